@@ -1,0 +1,281 @@
+"""The discrete-time cramp hazard as a PyMC model, built from the features of model/features.py.
+
+For runner-race r in segment s, with a complementary log-log link (so that 1 km and coarser
+segments are consistent through the log segment-length offset):
+
+    -log(1 - h_rs) = exp(eta_rs)
+    eta_rs = alpha + alpha_race + u_runner + sum_f beta_f x_f,rs + k * ln(km_rs / 10) + ln(len_rs)
+
+Why it is fast (see bench/ for the figures):
+- Runner-constant terms enter once per runner-race: exp(eta_rs) = lambda_r * exp(tv_rs), so only
+  the time-varying terms tv (pace with splits, distance beyond training, heat by clock time, the
+  baseline shape) are evaluated per cell, one exp each. Factors that do not vary within a race in
+  the data are detected and moved to the runner-race level.
+- The runner effect u ~ Normal(0, runner_sd), shared across a runner's races, and pre-race damage
+  when CK was not measured (ln CK ~ Normal(ck_log_mean + ck_taper_effect * taper, ck_log_sd), the
+  mediator of a taper) are integrated out by Gauss-Hermite quadrature. Both act through lambda_r
+  only, so the quadrature costs per runner-race, not per cell, and the sampler sees ~20 parameters
+  instead of one per runner: no funnel, few leapfrog steps.
+- Covariates are centred; the intercept is sampled at the centre and the literature prior is put on
+  the intercept at the reference runner through an exact linear change of variables.
+
+Observations: no cramp (survived every segment reached: finish or DNF), cramp with known onset
+segment k (survived 1..k-1, cramped in k), cramp with unknown onset (1 - survival to the end).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import xarray as xr
+
+from model.features import (
+    CK_REFERENCE_U_PER_L,
+    NO_CRAMP,
+    ONSET_KNOWN,
+    ONSET_UNKNOWN,
+    at_risk_before_onset,
+)
+from model.priors import FACTORS, Priors
+
+CELL_FACTORS = ("relative_pace", "excess_distance", "heat")
+RECORD_FACTORS = ("muscle_damage", "taper", "cramp_history")
+N_NODES_RUNNER = 9
+N_NODES_DAMAGE = 5
+CENTRED_RACES_MIN_RECORDS = 50
+_MASKED_LOG_RATE = -1000.0  # exp() of this is exactly 0 in float64: masked cells add nothing
+
+FACTOR_ATTRS = {
+    "relative_pace": "per 10% faster than ability over the race so far; + raises risk",
+    "excess_distance": "per 10 km beyond the longest training run; + raises risk",
+    "muscle_damage": "per doubling of pre-race CK above 70 U/L; + raises risk",
+    "taper": "per 7 days of taper beyond 7 days (direct effect); - lowers risk",
+    "heat": "per 5 degC WBGT above 15 degC; + raises risk",
+    "cramp_history": "history of race cramps (0/1); + raises risk",
+}
+
+
+def gauss_hermite_normal(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes z and log-weights for E[f(Z)], Z ~ Normal(0, 1): sum(exp(logw) * f(z))."""
+    t, w = np.polynomial.hermite.hermgauss(n)
+    return np.sqrt(2.0) * t, np.log(w / np.sqrt(np.pi))
+
+
+@dataclass
+class ModelData:
+    """Numpy arrays the model is built from, centred, with the centres kept for un-centring."""
+
+    cell_names: list[str]
+    cell_x: np.ndarray  # (factor, record, segment), centred
+    shape_x: np.ndarray  # (record, segment) ln(km/10), centred
+    log_length: np.ndarray  # (record, segment); masked cells set to a huge negative value
+    record_names: list[str]
+    record_x: np.ndarray  # (factor, record), centred; damage NaN where missing
+    centres: dict[str, float]
+    outcome: np.ndarray
+    known_record: np.ndarray
+    known_segment: np.ndarray  # 0-based
+    onset_log_length: np.ndarray  # ln(length of the onset segment) of the known-onset records
+    runner_index: np.ndarray
+    race_index: np.ndarray
+    n_runner: int
+    n_race: int
+    damage_observed: np.ndarray  # bool (record)
+    log_ck_observed: np.ndarray  # ln CK of the measured records
+    taper_units: np.ndarray  # (record), uncentred
+
+
+def prepare(features: xr.Dataset) -> ModelData:
+    """Centre the covariates and sort factors into per-cell and per-record terms."""
+    at_risk = at_risk_before_onset(features).to_numpy()
+    length = features["segment_length_km"].to_numpy()
+    valid = length > 0
+    centres: dict[str, float] = {}
+    cell_names, cell_cols, record_names, record_cols = [], [], [], []
+    for name in CELL_FACTORS:
+        x = features[name].to_numpy()
+        spread = np.where(valid, x, np.nan)
+        varies = np.nanmax(np.nanmax(spread, 1) - np.nanmin(spread, 1)) > 1e-9
+        if varies:
+            centres[name] = float(x[at_risk].mean()) if at_risk.any() else 0.0
+            cell_names.append(name)
+            cell_cols.append(np.where(valid, x - centres[name], 0.0))
+        else:
+            value = x[:, 0]
+            centres[name] = float(value.mean())
+            record_names.append(name)
+            record_cols.append(value - centres[name])
+    for name in RECORD_FACTORS:
+        x = features[name].to_numpy().astype(float)
+        centres[name] = float(np.nanmean(x)) if np.isfinite(x).any() else 0.0
+        record_names.append(name)
+        record_cols.append(x - centres[name])
+    shape = features["log_distance_10km"].to_numpy()
+    centres["distance_shape"] = float(shape[at_risk].mean()) if at_risk.any() else 0.0
+    with np.errstate(divide="ignore"):
+        log_length = np.where(at_risk, np.log(np.where(valid, length, 1.0)), _MASKED_LOG_RATE)
+    outcome = features["outcome"].to_numpy()
+    known = np.flatnonzero(outcome == ONSET_KNOWN)
+    damage = features["muscle_damage"].to_numpy()
+    observed = np.isfinite(damage)
+    n_cells = len(cell_names)
+    return ModelData(
+        cell_names=cell_names,
+        cell_x=np.stack(cell_cols) if n_cells else np.zeros((0, *length.shape)),
+        shape_x=np.where(valid, shape - centres["distance_shape"], 0.0),
+        log_length=log_length,
+        record_names=record_names,
+        record_x=np.stack(record_cols),
+        centres=centres,
+        outcome=outcome,
+        known_record=known,
+        known_segment=features["onset_segment"].to_numpy()[known] - 1,
+        onset_log_length=np.log(length[known, features["onset_segment"].to_numpy()[known] - 1]),
+        runner_index=features["runner_index"].to_numpy(),
+        race_index=features["race_index"].to_numpy(),
+        n_runner=features.sizes["runner"],
+        n_race=features.sizes["race"],
+        damage_observed=observed,
+        log_ck_observed=np.log(CK_REFERENCE_U_PER_L) + np.log(2.0) * damage[observed],
+        taper_units=features["taper"].to_numpy(),
+    )
+
+
+def build_model(features: xr.Dataset, priors: Priors, *, n_nodes_runner: int = N_NODES_RUNNER,
+                n_nodes_damage: int = N_NODES_DAMAGE) -> pm.Model:
+    """The PyMC model of the cramp hazard for these features, with literature priors."""
+    d = prepare(features)
+    coords = {"factor": list(FACTORS), "race": features["race"].to_numpy().tolist()}
+    with pm.Model(coords=coords) as model:
+        beta = pm.Normal("beta", mu=np.array(priors.factor_mu()),
+                         sigma=np.array(priors.factor_sigma()), dims="factor")
+        shape_k = _normal(priors, "distance_shape")
+        # HalfNormal(s) on runner_sd == Normal(0, s) on a signed scale whose absolute value is
+        # the SD: the likelihood depends on the scale only through the symmetric quadrature, so
+        # the sampler crosses zero smoothly instead of chasing a log-scale tail towards SD = 0.
+        runner_scale = pm.Normal("runner_scale", 0.0, priors["runner_sd"].sigma)
+        runner_sd = pm.Deterministic("runner_sd", pt.abs(runner_scale))
+        race_sd = pm.HalfNormal("race_sd", sigma=priors["race_sd"].sigma)
+        ck_log_mean = _normal(priors, "ck_log_mean")
+        ck_log_sd = pm.HalfNormal("ck_log_sd", sigma=priors["ck_log_sd"].sigma)
+        ck_taper = _normal(priors, "ck_taper_effect")
+        # Intercept at the data's centre (flat); the literature prior sits on the intercept at the
+        # reference runner, an exact shift of it (unit Jacobian), added as a Potential.
+        intercept_centred = pm.Flat("intercept_centred", initval=_initial_intercept(d))
+        b = {name: beta[FACTORS.index(name)] for name in FACTORS}
+        shift = sum(b[n] * d.centres[n] for n in FACTORS) + shape_k * d.centres["distance_shape"]
+        log_h10 = pm.Deterministic("log_hazard_per_km", intercept_centred - shift)
+        base = priors["log_hazard_per_km"]
+        pm.Potential("log_hazard_per_km_prior", pm.logp(pm.Normal.dist(base.mu, base.sigma),
+                                                        log_h10))
+        pm.Potential("ck_observed", pm.logp(
+            pm.Normal.dist(ck_log_mean + ck_taper * d.taper_units[d.damage_observed], ck_log_sd),
+            d.log_ck_observed).sum())
+
+        tv = shape_k * d.shape_x + d.log_length
+        for i, name in enumerate(d.cell_names):
+            tv = tv + b[name] * d.cell_x[i]
+        rate = pt.exp(tv)
+        pre_sum = rate.sum(axis=1)  # sum over at-risk cells of exp(tv), per record
+        event_rate = pt.ones(len(d.outcome))
+        if len(d.known_record):
+            kr, ks = d.known_record, d.known_segment
+            onset_tv = shape_k * d.shape_x[kr, ks] + d.onset_log_length
+            for i, name in enumerate(d.cell_names):
+                onset_tv = onset_tv + b[name] * d.cell_x[i, kr, ks]
+            event_rate = pt.set_subtensor(event_rate[d.known_record], pt.exp(onset_tv))
+
+        race_intercept = _race_intercepts(intercept_centred, race_sd, d)
+        const = race_intercept[d.race_index]
+        for i, name in enumerate(d.record_names):
+            if name != "muscle_damage":
+                const = const + b[name] * d.record_x[i]
+        damage_row = d.record_names.index("muscle_damage")
+        z_u, logw_u = gauss_hermite_normal(n_nodes_runner)
+        z_d, logw_d = gauss_hermite_normal(n_nodes_damage)
+        w_u, w_d = np.exp(logw_u), np.exp(logw_d)
+        # lambda = exp(const) * exp(u) * exp(beta_dmg * damage): exps per record and per node,
+        # products per (record, node). Likelihoods of one runner-race lie in (0, 1] and, at any
+        # sensible hazard, far from underflow, so the quadrature sums run in probability space:
+        # one exp per (record, node) and no logsumexp.
+        exp_u = pt.exp(runner_scale * z_u)  # (node_u,)
+        exp_const = pt.exp(const)
+        exp_damage_observed = pt.exp(b["muscle_damage"] * np.nan_to_num(d.record_x[damage_row]))
+        log_ck_nodes = (ck_log_mean + ck_taper * d.taper_units[:, None]
+                        + ck_log_sd * z_d[None, :])  # (record, node_d)
+        damage_nodes = ((log_ck_nodes - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0)
+                        - d.centres["muscle_damage"])
+        exp_damage_nodes = pt.exp(b["muscle_damage"] * damage_nodes)
+
+        blocks, block_records = [], []
+        for observed in (True, False):
+            for code in (NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN):
+                rec = np.flatnonzero((d.damage_observed == observed) & (d.outcome == code))
+                if not len(rec):
+                    continue
+                if observed:
+                    lam = (exp_const[rec] * exp_damage_observed[rec])[:, None] * exp_u[None, :]
+                    lik = _record_likelihood(lam, pre_sum[rec, None], event_rate[rec, None], code)
+                else:
+                    lam = (exp_const[rec, None, None] * exp_u[None, :, None]
+                           * exp_damage_nodes[rec, None, :])
+                    lik = _record_likelihood(lam, pre_sum[rec, None, None],
+                                             event_rate[rec, None, None], code)
+                    lik = pt.tensordot(lik, w_d, axes=[[2], [0]])
+                blocks.append(lik)
+                block_records.append(rec)
+        lik = pt.concatenate(blocks, axis=0)  # (record in block order, node_u)
+        order = np.concatenate(block_records)
+        runner = d.runner_index[order]
+        single = np.bincount(runner, minlength=d.n_runner)[runner] == 1
+        terms = []
+        if single.any():
+            terms.append(pt.log(pt.dot(lik[np.flatnonzero(single)], w_u)).sum())
+        if not single.all():
+            multi = np.flatnonzero(~single)
+            _, runner_multi = np.unique(runner[multi], return_inverse=True)
+            log_lik = pt.inc_subtensor(
+                pt.zeros((runner_multi.max() + 1, n_nodes_runner))[runner_multi],
+                pt.log(lik[multi]))
+            terms.append(pm.math.logsumexp(log_lik + logw_u[None, :], axis=1).sum())
+        pm.Potential("loglik", pt.add(*terms) if len(terms) > 1 else terms[0])
+    model.cramp_data = d  # kept for diagnostics and predictions
+    return model
+
+
+def _initial_intercept(d: ModelData) -> float:
+    """log hazard per km matching the observed incidence: a start where no likelihood underflows."""
+    incidence = np.clip(np.mean(d.outcome != NO_CRAMP), 0.01, 0.99)
+    km_at_risk = np.exp(d.log_length).sum(axis=1).mean() + 1.0
+    return float(np.log(-np.log1p(-incidence) / km_at_risk))
+
+
+def _race_intercepts(intercept_centred, race_sd, d: ModelData):
+    """Race effects with partial pooling. Races with many runners pin their own intercept down,
+    so the centred form samples best (no funnel; nutpie's mass matrix absorbs the correlation
+    with race-level covariates); with few runners per race the non-centred form does."""
+    records_per_race = np.bincount(d.race_index, minlength=d.n_race)
+    if np.median(records_per_race) >= CENTRED_RACES_MIN_RECORDS:
+        return pm.Normal("race_intercept", intercept_centred, race_sd, dims="race")
+    race_z = pm.Normal("race_z", 0.0, 1.0, dims="race")
+    return pm.Deterministic("race_intercept", intercept_centred + race_sd * race_z, dims="race")
+
+
+def _normal(priors: Priors, name: str):
+    p = priors[name]
+    return pm.Normal(name, mu=p.mu, sigma=p.sigma)
+
+
+def _record_likelihood(lam, pre_sum, event_rate, outcome: int):
+    """Likelihood of runner-races with one outcome, given their hazard multiplier `lam`.
+
+    survival to the onset (or the end reached): exp(-lam * pre_sum); times a cramp in the onset
+    segment: 1 - exp(-lam * event_rate); onset unknown: 1 - exp(-lam * pre_sum)."""
+    if outcome == NO_CRAMP:
+        return pt.exp(-lam * pre_sum)
+    if outcome == ONSET_KNOWN:
+        return pt.exp(-lam * pre_sum) * -pt.expm1(-lam * event_rate)
+    return -pt.expm1(-lam * pre_sum)

@@ -1,0 +1,115 @@
+"""Literature priors as data: load, check and tabulate the priors file (model/priors.toml)."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from model.errors import InputError
+
+DEFAULT_PRIORS_PATH = Path(__file__).with_name("priors.toml")
+
+#: The six factors of the hazard, in the order of the posterior's `factor` dimension.
+FACTORS: tuple[str, ...] = (
+    "relative_pace",
+    "excess_distance",
+    "muscle_damage",
+    "taper",
+    "heat",
+    "cramp_history",
+)
+BASELINE = ("log_hazard_per_km", "distance_shape")
+HETEROGENEITY = ("runner_sd", "race_sd")
+MEDIATOR = ("ck_log_mean", "ck_log_sd", "ck_taper_effect")
+_SECTIONS = {"factor": FACTORS, "baseline": BASELINE, "heterogeneity": HETEROGENEITY,
+             "mediator": MEDIATOR}
+
+
+@dataclass(frozen=True)
+class Prior:
+    """One prior: a normal (mu, sigma) or half-normal (sigma) with its provenance."""
+
+    section: str
+    name: str
+    dist: str
+    mu: float
+    sigma: float
+    unit: str
+    evidence: tuple[str, ...]
+    arithmetic: str
+    sign: str = ""
+
+
+@dataclass(frozen=True)
+class Priors:
+    """All priors of the model, read from one file; `sha256` identifies the file's content."""
+
+    path: str
+    sha256: str
+    entries: dict[str, Prior]
+
+    def __getitem__(self, name: str) -> Prior:
+        return self.entries[name]
+
+    def factor_mu(self) -> list[float]:
+        return [self.entries[f].mu for f in FACTORS]
+
+    def factor_sigma(self) -> list[float]:
+        return [self.entries[f].sigma for f in FACTORS]
+
+    def table_rows(self) -> list[dict[str, str]]:
+        """One row per prior, for printing and for the provenance stored with every output."""
+        rows = []
+        for p in self.entries.values():
+            dist = (f"Normal({p.mu:g}, {p.sigma:g})" if p.dist == "normal"
+                    else f"HalfNormal({p.sigma:g})")
+            rows.append({"section": p.section, "name": p.name, "prior": dist, "unit": p.unit,
+                         "evidence": ", ".join(p.evidence)})
+        return rows
+
+
+def load_priors(path: str | Path | None = None) -> Priors:
+    """Read and check a priors file; a malformed file raises InputError naming the key."""
+    path = Path(path) if path is not None else DEFAULT_PRIORS_PATH
+    try:
+        raw_bytes = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read priors file ({exc.strerror})") from None
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a valid TOML priors file ({exc})") from None
+    entries: dict[str, Prior] = {}
+    for section, names in _SECTIONS.items():
+        table = raw.get(section)
+        if not isinstance(table, dict):
+            raise InputError(f"{path}: missing table [{section}]")
+        for name in names:
+            entries[name] = _read_prior(path, section, name, table.get(name))
+    return Priors(str(path), hashlib.sha256(raw_bytes).hexdigest(), entries)
+
+
+def _read_prior(path: Path, section: str, name: str, spec: object) -> Prior:
+    key = f"{section}.{name}"
+    if not isinstance(spec, dict):
+        raise InputError(f"{path}: missing prior [{key}]")
+    dist = spec.get("dist")
+    if dist not in ("normal", "halfnormal"):
+        raise InputError(f"{path}: [{key}] dist must be 'normal' or 'halfnormal', got {dist!r}")
+    if section in ("heterogeneity",) or name == "ck_log_sd":
+        if dist != "halfnormal":
+            raise InputError(f"{path}: [{key}] is a standard deviation: dist must be 'halfnormal'")
+    sigma = spec.get("sigma")
+    mu = spec.get("mu", 0.0) if dist == "normal" else 0.0
+    for field, value in (("sigma", sigma), ("mu", mu)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"{path}: [{key}] {field} must be a number, got {value!r}")
+    if not sigma > 0:
+        raise InputError(f"{path}: [{key}] sigma must be > 0, got {sigma}")
+    evidence = spec.get("evidence", [])
+    if not evidence or not all(isinstance(e, str) for e in evidence):
+        raise InputError(f"{path}: [{key}] evidence must list the study ids it rests on")
+    return Prior(section, name, dist, float(mu), float(sigma), str(spec.get("unit", "")),
+                 tuple(evidence), str(spec.get("arithmetic", "")).strip(), str(spec.get("sign", "")))
