@@ -4,7 +4,7 @@ Definitions (units are the units of the model's coefficients, see model/priors.t
 
 - ``relative_pace`` [10% units]: speed over the race so far relative to the runner's ability,
   ``predicted_time_to_km / actual_time_to_km - 1``, divided by 0.10. The prediction scales a recent
-  result to the race distance with Riegel's formula ``T2 = T1 (D2/D1)^1.06`` and assumes even pacing.
+  result to the race distance with Riegel's formula ``T2 = T1 (D2/D1)^1.06``, assuming even pacing.
   "So far" means up to the start of the segment (the first segment uses its own split), so a fast
   start keeps raising the hazard later in the race while the pace inside the cramp segment, which
   the cramp itself slows, is not used. Without splits the race is taken as evenly paced.
@@ -40,9 +40,10 @@ NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN = 0, 1, 2
 
 
 def predicted_time_s(ref_time_s, ref_distance_km, distance_km):
-    """Riegel's prediction of the time [s] over `distance_km` from a result over another distance."""
+    """Riegel prediction of the time [s] over `distance_km` from a result at another distance."""
     return np.asarray(ref_time_s) * (np.asarray(distance_km) / np.asarray(ref_distance_km)) ** (
-        RIEGEL_EXPONENT)
+        RIEGEL_EXPONENT
+    )
 
 
 def wbgt_from_weather_c(temp_c, rh_pct):
@@ -82,8 +83,9 @@ def segment_of_km(km, reached_km):
     return np.maximum(1, np.ceil(km / SEGMENT_KM - 1e-9)).astype(int)
 
 
-def cumulative_relative_pace(predicted_race_time_s, race_distance_km, start_km, end_km,
-                             elapsed_at_end_s):
+def cumulative_relative_pace(
+    predicted_race_time_s, race_distance_km, start_km, end_km, elapsed_at_end_s
+):
     """Relative pace [10% units] over the race up to the start of each segment.
 
     `elapsed_at_end_s` is the time [s] at each segment end, (record, segment)."""
@@ -127,34 +129,63 @@ def build_features(records: RaceRecords) -> xr.Dataset:
     heat = np.broadcast_to(heat_units(_wbgt_c(t))[:, None], start.shape)
     cramped = t["cramped"].to_numpy(int)
     cramp_km = t["cramp_km"].to_numpy(float) if "cramp_km" in t else np.full(len(t), np.nan)
-    outcome = np.where(cramped == 0, NO_CRAMP,
-                       np.where(np.isnan(cramp_km), ONSET_UNKNOWN, ONSET_KNOWN))
+    outcome = np.where(
+        cramped == 0, NO_CRAMP, np.where(np.isnan(cramp_km), ONSET_UNKNOWN, ONSET_KNOWN)
+    )
     onset = np.where(outcome == ONSET_KNOWN, segment_of_km(np.nan_to_num(cramp_km), reached), 0)
     last = segment_of_km(reached, reached)
     runner_codes, runners = pd.factorize(t["runner_id"])
     race_codes, races = pd.factorize(t["race_id"])
     optional = {
-        "ck_pre_u_per_l": t["ck_pre_u_per_l"].to_numpy(float) if "ck_pre_u_per_l" in t
+        "ck_pre_u_per_l": t["ck_pre_u_per_l"].to_numpy(float)
+        if "ck_pre_u_per_l" in t
         else np.full(len(t), np.nan),
-        "taper_days": t["taper_days"].to_numpy(float) if "taper_days" in t
+        "taper_days": t["taper_days"].to_numpy(float)
+        if "taper_days" in t
         else np.full(len(t), TAPER_REFERENCE_DAYS),
-        "cramp_history": t["cramp_history"].to_numpy(float) if "cramp_history" in t
+        "cramp_history": t["cramp_history"].to_numpy(float)
+        if "cramp_history" in t
         else np.zeros(len(t)),
     }
     return features_dataset(
-        start_km=start, end_km=end, relative_pace=pace, excess_distance=excess, heat=heat,
+        start_km=start,
+        end_km=end,
+        relative_pace=pace,
+        excess_distance=excess,
+        heat=heat,
         muscle_damage=damage_units(optional["ck_pre_u_per_l"]),
-        taper=taper_units(optional["taper_days"]), cramp_history=optional["cramp_history"],
-        outcome=outcome, onset_segment=onset, last_segment=last,
-        runner_index=runner_codes, race_index=race_codes,
-        runner_ids=np.asarray(runners, dtype=str), race_ids=np.asarray(races, dtype=str),
+        taper=taper_units(optional["taper_days"]),
+        cramp_history=optional["cramp_history"],
+        outcome=outcome,
+        onset_segment=onset,
+        last_segment=last,
+        runner_index=runner_codes,
+        race_index=race_codes,
+        runner_ids=np.asarray(runners, dtype=str),
+        race_ids=np.asarray(races, dtype=str),
         elapsed_at_end_s=elapsed,
     )
 
 
-def features_dataset(*, start_km, end_km, relative_pace, excess_distance, heat, muscle_damage,
-                     taper, cramp_history, outcome, onset_segment, last_segment, runner_index,
-                     race_index, runner_ids, race_ids, elapsed_at_end_s=None) -> xr.Dataset:
+def features_dataset(
+    *,
+    start_km,
+    end_km,
+    relative_pace,
+    excess_distance,
+    heat,
+    muscle_damage,
+    taper,
+    cramp_history,
+    outcome,
+    onset_segment,
+    last_segment,
+    runner_index,
+    race_index,
+    runner_ids,
+    race_ids,
+    elapsed_at_end_s=None,
+) -> xr.Dataset:
     """Assemble the labelled feature set the model and the simulators share."""
     cell = ("record", "segment")
     n_record, n_segment = np.shape(start_km)
@@ -176,10 +207,15 @@ def features_dataset(*, start_km, end_km, relative_pace, excess_distance, heat, 
     }
     if elapsed_at_end_s is not None:
         data["elapsed_at_end_s"] = (cell, elapsed_at_end_s)
-    ds = xr.Dataset(data, coords={"record": np.arange(n_record),
-                                  "segment": np.arange(1, n_segment + 1),
-                                  "runner": np.asarray(runner_ids, dtype=str),
-                                  "race": np.asarray(race_ids, dtype=str)})
+    ds = xr.Dataset(
+        data,
+        coords={
+            "record": np.arange(n_record),
+            "segment": np.arange(1, n_segment + 1),
+            "runner": np.asarray(runner_ids, dtype=str),
+            "race": np.asarray(race_ids, dtype=str),
+        },
+    )
     ds["relative_pace"].attrs["units"] = "10% faster than ability"
     ds["excess_distance"].attrs["units"] = "10 km beyond the longest training run"
     ds["heat"].attrs["units"] = "5 degC WBGT above 15 degC"
@@ -206,8 +242,9 @@ def _wbgt_c(t: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(wbgt), HEAT_REFERENCE_C, wbgt)
 
 
-def _elapsed_at_segment_ends(records: RaceRecords, end_km: np.ndarray, reached: np.ndarray,
-                             race_time: np.ndarray) -> np.ndarray:
+def _elapsed_at_segment_ends(
+    records: RaceRecords, end_km: np.ndarray, reached: np.ndarray, race_time: np.ndarray
+) -> np.ndarray:
     """Elapsed time [s] at each segment end: from splits where given (linear between them),
     otherwise even pacing over the distance reached."""
     elapsed = race_time[:, None] * end_km / reached[:, None]

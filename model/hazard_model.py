@@ -45,7 +45,9 @@ CELL_FACTORS = ("relative_pace", "excess_distance", "heat")
 RECORD_FACTORS = ("muscle_damage", "taper", "cramp_history")
 N_NODES_RUNNER = 9
 N_NODES_DAMAGE = 5
-CENTRED_RACES_MIN_RECORDS = 50
+# centred race effects need each race pinned down by its own cramps (sd ~ 1/sqrt(cramps)) and
+# enough races that race_sd cannot collapse towards 0 (where the centred form has a funnel)
+CENTRED_MIN_RACES, CENTRED_MIN_CRAMPS = 8, 30
 _MASKED_LOG_RATE = -1000.0  # exp() of this is exactly 0 in float64: masked cells add nothing
 
 FACTOR_ATTRS = {
@@ -144,20 +146,29 @@ def prepare(features: xr.Dataset) -> ModelData:
     )
 
 
-def build_model(features: xr.Dataset, priors: Priors, *, n_nodes_runner: int = N_NODES_RUNNER,
-                n_nodes_damage: int = N_NODES_DAMAGE) -> pm.Model:
+def build_model(
+    features: xr.Dataset,
+    priors: Priors,
+    *,
+    n_nodes_runner: int = N_NODES_RUNNER,
+    n_nodes_damage: int = N_NODES_DAMAGE,
+) -> pm.Model:
     """The PyMC model of the cramp hazard for these features, with literature priors."""
     d = prepare(features)
     coords = {"factor": list(FACTORS), "race": features["race"].to_numpy().tolist()}
     with pm.Model(coords=coords) as model:
-        beta = pm.Normal("beta", mu=np.array(priors.factor_mu()),
-                         sigma=np.array(priors.factor_sigma()), dims="factor")
+        beta = pm.Normal(
+            "beta",
+            mu=np.array(priors.factor_mu()),
+            sigma=np.array(priors.factor_sigma()),
+            dims="factor",
+        )
         shape_k = _normal(priors, "distance_shape")
         # HalfNormal(s) on runner_sd == Normal(0, s) on a signed scale whose absolute value is
         # the SD: the likelihood depends on the scale only through the symmetric quadrature, so
         # the sampler crosses zero smoothly instead of chasing a log-scale tail towards SD = 0.
         runner_scale = pm.Normal("runner_scale", 0.0, priors["runner_sd"].sigma)
-        runner_sd = pm.Deterministic("runner_sd", pt.abs(runner_scale))
+        pm.Deterministic("runner_sd", pt.abs(runner_scale))
         race_sd = pm.HalfNormal("race_sd", sigma=priors["race_sd"].sigma)
         ck_log_mean = _normal(priors, "ck_log_mean")
         ck_log_sd = pm.HalfNormal("ck_log_sd", sigma=priors["ck_log_sd"].sigma)
@@ -169,11 +180,18 @@ def build_model(features: xr.Dataset, priors: Priors, *, n_nodes_runner: int = N
         shift = sum(b[n] * d.centres[n] for n in FACTORS) + shape_k * d.centres["distance_shape"]
         log_h10 = pm.Deterministic("log_hazard_per_km", intercept_centred - shift)
         base = priors["log_hazard_per_km"]
-        pm.Potential("log_hazard_per_km_prior", pm.logp(pm.Normal.dist(base.mu, base.sigma),
-                                                        log_h10))
-        pm.Potential("ck_observed", pm.logp(
-            pm.Normal.dist(ck_log_mean + ck_taper * d.taper_units[d.damage_observed], ck_log_sd),
-            d.log_ck_observed).sum())
+        pm.Potential(
+            "log_hazard_per_km_prior", pm.logp(pm.Normal.dist(base.mu, base.sigma), log_h10)
+        )
+        pm.Potential(
+            "ck_observed",
+            pm.logp(
+                pm.Normal.dist(
+                    ck_log_mean + ck_taper * d.taper_units[d.damage_observed], ck_log_sd
+                ),
+                d.log_ck_observed,
+            ).sum(),
+        )
 
         tv = shape_k * d.shape_x + d.log_length
         for i, name in enumerate(d.cell_names):
@@ -204,10 +222,12 @@ def build_model(features: xr.Dataset, priors: Priors, *, n_nodes_runner: int = N
         exp_u = pt.exp(runner_scale * z_u)  # (node_u,)
         exp_const = pt.exp(const)
         exp_damage_observed = pt.exp(b["muscle_damage"] * np.nan_to_num(d.record_x[damage_row]))
-        log_ck_nodes = (ck_log_mean + ck_taper * d.taper_units[:, None]
-                        + ck_log_sd * z_d[None, :])  # (record, node_d)
-        damage_nodes = ((log_ck_nodes - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0)
-                        - d.centres["muscle_damage"])
+        log_ck_nodes = (
+            ck_log_mean + ck_taper * d.taper_units[:, None] + ck_log_sd * z_d[None, :]
+        )  # (record, node_d)
+        damage_nodes = (log_ck_nodes - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0) - d.centres[
+            "muscle_damage"
+        ]
         exp_damage_nodes = pt.exp(b["muscle_damage"] * damage_nodes)
 
         blocks, block_records = [], []
@@ -220,10 +240,14 @@ def build_model(features: xr.Dataset, priors: Priors, *, n_nodes_runner: int = N
                     lam = (exp_const[rec] * exp_damage_observed[rec])[:, None] * exp_u[None, :]
                     lik = _record_likelihood(lam, pre_sum[rec, None], event_rate[rec, None], code)
                 else:
-                    lam = (exp_const[rec, None, None] * exp_u[None, :, None]
-                           * exp_damage_nodes[rec, None, :])
-                    lik = _record_likelihood(lam, pre_sum[rec, None, None],
-                                             event_rate[rec, None, None], code)
+                    lam = (
+                        exp_const[rec, None, None]
+                        * exp_u[None, :, None]
+                        * exp_damage_nodes[rec, None, :]
+                    )
+                    lik = _record_likelihood(
+                        lam, pre_sum[rec, None, None], event_rate[rec, None, None], code
+                    )
                     lik = pt.tensordot(lik, w_d, axes=[[2], [0]])
                 blocks.append(lik)
                 block_records.append(rec)
@@ -238,8 +262,8 @@ def build_model(features: xr.Dataset, priors: Priors, *, n_nodes_runner: int = N
             multi = np.flatnonzero(~single)
             _, runner_multi = np.unique(runner[multi], return_inverse=True)
             log_lik = pt.inc_subtensor(
-                pt.zeros((runner_multi.max() + 1, n_nodes_runner))[runner_multi],
-                pt.log(lik[multi]))
+                pt.zeros((runner_multi.max() + 1, n_nodes_runner))[runner_multi], pt.log(lik[multi])
+            )
             terms.append(pm.math.logsumexp(log_lik + logw_u[None, :], axis=1).sum())
         pm.Potential("loglik", pt.add(*terms) if len(terms) > 1 else terms[0])
     model.cramp_data = d  # kept for diagnostics and predictions
@@ -254,11 +278,11 @@ def _initial_intercept(d: ModelData) -> float:
 
 
 def _race_intercepts(intercept_centred, race_sd, d: ModelData):
-    """Race effects with partial pooling. Races with many runners pin their own intercept down,
-    so the centred form samples best (no funnel; nutpie's mass matrix absorbs the correlation
-    with race-level covariates); with few runners per race the non-centred form does."""
-    records_per_race = np.bincount(d.race_index, minlength=d.n_race)
-    if np.median(records_per_race) >= CENTRED_RACES_MIN_RECORDS:
+    """Race effects with partial pooling. When many races each have many cramps, every race
+    pins its own intercept down and the centred form samples best (nutpie's low-rank mass matrix
+    absorbs the correlation with race-level covariates); otherwise the non-centred form does."""
+    cramps_per_race = np.bincount(d.race_index[d.outcome != NO_CRAMP], minlength=d.n_race)
+    if d.n_race >= CENTRED_MIN_RACES and np.median(cramps_per_race) >= CENTRED_MIN_CRAMPS:
         return pm.Normal("race_intercept", intercept_centred, race_sd, dims="race")
     race_z = pm.Normal("race_z", 0.0, 1.0, dims="race")
     return pm.Deterministic("race_intercept", intercept_centred + race_sd * race_z, dims="race")

@@ -13,8 +13,9 @@ from model.priors import FACTORS, Priors
 RECORD_DIMS = ("record",)
 
 
-def cell_log_rate(features: xr.Dataset, params: xr.Dataset,
-                  extra_log_rate: xr.DataArray | float = 0.0) -> xr.DataArray:
+def cell_log_rate(
+    features: xr.Dataset, params: xr.Dataset, extra_log_rate: xr.DataArray | float = 0.0
+) -> xr.DataArray:
     """eta = ln(-ln(1 - h)) for every (record, segment) cell, -inf past the distance reached.
 
     `params` holds `beta` (factor), `log_hazard_per_km` and `distance_shape`, with any extra dims
@@ -33,7 +34,7 @@ def cramp_probability(log_rate: xr.DataArray) -> xr.DataArray:
 
 
 def onset_distribution(log_rate: xr.DataArray) -> xr.DataArray:
-    """P(first cramp in segment s) = S(s-1) * h_s along the course (sums to the cramp probability)."""
+    """P(first cramp in segment s) = S(s-1) * h_s along the course (sums to P(cramp))."""
     cumulative = np.exp(log_rate).cumsum("segment")
     survival_end = np.exp(-cumulative)
     survival_start = survival_end.shift(segment=1, fill_value=1.0)

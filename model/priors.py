@@ -23,8 +23,12 @@ FACTORS: tuple[str, ...] = (
 BASELINE = ("log_hazard_per_km", "distance_shape")
 HETEROGENEITY = ("runner_sd", "race_sd")
 MEDIATOR = ("ck_log_mean", "ck_log_sd", "ck_taper_effect")
-_SECTIONS = {"factor": FACTORS, "baseline": BASELINE, "heterogeneity": HETEROGENEITY,
-             "mediator": MEDIATOR}
+_SECTIONS = {
+    "factor": FACTORS,
+    "baseline": BASELINE,
+    "heterogeneity": HETEROGENEITY,
+    "mediator": MEDIATOR,
+}
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,20 @@ class Priors:
         """One row per prior, for printing and for the provenance stored with every output."""
         rows = []
         for p in self.entries.values():
-            dist = (f"Normal({p.mu:g}, {p.sigma:g})" if p.dist == "normal"
-                    else f"HalfNormal({p.sigma:g})")
-            rows.append({"section": p.section, "name": p.name, "prior": dist, "unit": p.unit,
-                         "evidence": ", ".join(p.evidence)})
+            dist = (
+                f"Normal({p.mu:g}, {p.sigma:g})"
+                if p.dist == "normal"
+                else f"HalfNormal({p.sigma:g})"
+            )
+            rows.append(
+                {
+                    "section": p.section,
+                    "name": p.name,
+                    "prior": dist,
+                    "unit": p.unit,
+                    "evidence": ", ".join(p.evidence),
+                }
+            )
         return rows
 
 
@@ -111,5 +125,14 @@ def _read_prior(path: Path, section: str, name: str, spec: object) -> Prior:
     evidence = spec.get("evidence", [])
     if not evidence or not all(isinstance(e, str) for e in evidence):
         raise InputError(f"{path}: [{key}] evidence must list the study ids it rests on")
-    return Prior(section, name, dist, float(mu), float(sigma), str(spec.get("unit", "")),
-                 tuple(evidence), str(spec.get("arithmetic", "")).strip(), str(spec.get("sign", "")))
+    return Prior(
+        section,
+        name,
+        dist,
+        float(mu),
+        float(sigma),
+        str(spec.get("unit", "")),
+        tuple(evidence),
+        str(spec.get("arithmetic", "")).strip(),
+        str(spec.get("sign", "")),
+    )

@@ -16,10 +16,28 @@ import pandas as pd
 
 from model.errors import InputError
 
-REQUIRED = ("runner_id", "race_id", "distance_km", "race_time_s", "ref_distance_km",
-            "ref_time_s", "longest_run_km", "cramped")
-OPTIONAL_NUMERIC = ("cramp_km", "dnf_km", "ck_pre_u_per_l", "taper_days", "wbgt_c", "temp_c",
-                    "rh_pct", "start_hour", "cramp_history", "age")
+REQUIRED = (
+    "runner_id",
+    "race_id",
+    "distance_km",
+    "race_time_s",
+    "ref_distance_km",
+    "ref_time_s",
+    "longest_run_km",
+    "cramped",
+)
+OPTIONAL_NUMERIC = (
+    "cramp_km",
+    "dnf_km",
+    "ck_pre_u_per_l",
+    "taper_days",
+    "wbgt_c",
+    "temp_c",
+    "rh_pct",
+    "start_hour",
+    "cramp_history",
+    "age",
+)
 SPLIT_COLUMNS = ("runner_id", "race_id", "km", "elapsed_s")
 MAX_PROBLEMS_SHOWN = 50
 
@@ -63,8 +81,9 @@ def file_sha256(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def load_records(path: str | Path, splits_path: str | Path | None = None,
-                 skip_invalid: bool = False) -> RaceRecords:
+def load_records(
+    path: str | Path, splits_path: str | Path | None = None, skip_invalid: bool = False
+) -> RaceRecords:
     """Read and validate race records. Raises InputError listing every problem, unless
     `skip_invalid`, which excludes the offending rows and lists each exclusion with its reason."""
     path = Path(path)
@@ -90,8 +109,9 @@ def load_records(path: str | Path, splits_path: str | Path | None = None,
         splits_path = Path(splits_path)
         splits = _load_splits(splits_path, table)
         hashed.append(splits_path)
-    return RaceRecords(table.reset_index(drop=True), splits, str(path), file_sha256(hashed),
-                       excluded, notes)
+    return RaceRecords(
+        table.reset_index(drop=True), splits, str(path), file_sha256(hashed), excluded, notes
+    )
 
 
 def _summary(path: Path, problems: list[tuple[int, str]]) -> str:
@@ -125,19 +145,24 @@ def _read_table(path: Path) -> pd.DataFrame:
         header = table.columns[0]
         for delim, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
             if delim in header:
-                raise InputError(f"{path}: header looks {name}-delimited ('{header[:40]}...'); "
-                                 "the file must be comma-separated")
+                raise InputError(
+                    f"{path}: header looks {name}-delimited ('{header[:40]}...'); "
+                    "the file must be comma-separated"
+                )
     # Parquet keeps types; CSV arrives as text. Work on text so that rules see what was written.
     return table.astype({c: str for c in table.columns}).replace({"nan": "", "None": ""})
 
 
-def _check_columns(path: Path, table: pd.DataFrame, required: tuple[str, ...],
-                   what: str) -> list[str]:
+def _check_columns(
+    path: Path, table: pd.DataFrame, required: tuple[str, ...], what: str
+) -> list[str]:
     missing = [c for c in required if c not in table.columns]
     if not missing:
         return []
-    return [f"{path}: missing required column(s) {', '.join(missing)} for {what} "
-            f"(found: {', '.join(map(str, table.columns[:12]))})"]
+    return [
+        f"{path}: missing required column(s) {', '.join(missing)} for {what} "
+        f"(found: {', '.join(map(str, table.columns[:12]))})"
+    ]
 
 
 def _numeric(series: pd.Series) -> pd.Series:
@@ -176,8 +201,9 @@ def _check_rows(path: Path, table: pd.DataFrame) -> list[tuple[int, str]]:
     return sorted(problems, key=lambda p: p[0])
 
 
-def _check_consistency(path: Path, table: pd.DataFrame, numeric: dict[str, pd.Series],
-                       rows: np.ndarray) -> list[tuple[int, str]]:
+def _check_consistency(
+    path: Path, table: pd.DataFrame, numeric: dict[str, pd.Series], rows: np.ndarray
+) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
 
     def report(mask, column: str, rule: str) -> None:
@@ -192,23 +218,37 @@ def _check_consistency(path: Path, table: pd.DataFrame, numeric: dict[str, pd.Se
         reached = dnf.where(dnf.notna(), distance)
     if "cramp_km" in numeric:
         cramp_km = numeric["cramp_km"]
-        report(cramp_km > reached, "cramp_km",
-               "onset beyond the distance reached (distance_km, or dnf_km for a DNF)")
-        report(cramp_km.notna() & (numeric["cramped"] == 0), "cramp_km",
-               "given for a row with cramped = 0")
+        report(
+            cramp_km > reached,
+            "cramp_km",
+            "onset beyond the distance reached (distance_km, or dnf_km for a DNF)",
+        )
+        report(
+            cramp_km.notna() & (numeric["cramped"] == 0),
+            "cramp_km",
+            "given for a row with cramped = 0",
+        )
     # A runner's ability implies a finishing time; more than 3x off is a data error, not pacing.
     predicted = numeric["ref_time_s"] * (reached / numeric["ref_distance_km"]) ** 1.06
     ratio = predicted / numeric["race_time_s"]
-    report((ratio < 1 / 3) | (ratio > 3), "race_time_s",
-           "implausible against the ability from ref_time_s/ref_distance_km (more than 3x off)")
+    report(
+        (ratio < 1 / 3) | (ratio > 3),
+        "race_time_s",
+        "implausible against the ability from ref_time_s/ref_distance_km (more than 3x off)",
+    )
     pace_min_per_km = numeric["race_time_s"] / 60 / reached
     report(pace_min_per_km < 2.5, "race_time_s", "faster than 2:30 min/km over the race")
     has_heat = [c for c in ("wbgt_c", "temp_c", "rh_pct") if c in numeric]
     if "wbgt_c" not in numeric and has_heat:
         for column in ("temp_c", "rh_pct"):
             if column not in numeric:
-                problems.append((1, f"{path}: column {column}: needed with "
-                                    f"{has_heat[0]} to compute WBGT (or give wbgt_c)"))
+                problems.append(
+                    (
+                        1,
+                        f"{path}: column {column}: needed with "
+                        f"{has_heat[0]} to compute WBGT (or give wbgt_c)",
+                    )
+                )
             else:
                 report(numeric[column].isna(), column, "missing (needed to compute WBGT)")
     elif "wbgt_c" in numeric:
@@ -218,11 +258,17 @@ def _check_consistency(path: Path, table: pd.DataFrame, numeric: dict[str, pd.Se
         report(wbgt_missing, "wbgt_c", "missing (and no temp_c + rh_pct to compute it)")
     for column in ("taper_days", "cramp_history"):
         if column in numeric:
-            report(numeric[column].isna(), column,
-                   "missing value (give it for every row, or leave the column out)")
+            report(
+                numeric[column].isna(),
+                column,
+                "missing value (give it for every row, or leave the column out)",
+            )
     keys = table["runner_id"].str.strip() + "\x00" + table["race_id"].str.strip()
-    report(pd.Series(keys.duplicated(keep="first").to_numpy()), "runner_id",
-           "duplicate runner_id + race_id (each runner-race once)")
+    report(
+        pd.Series(keys.duplicated(keep="first").to_numpy()),
+        "runner_id",
+        "duplicate runner_id + race_id (each runner-race once)",
+    )
     per_race = distance.groupby(table["race_id"].str.strip()).transform("nunique")
     report(per_race > 1, "distance_km", "differs between rows of the same race_id")
     return problems
@@ -242,11 +288,15 @@ def _coerce(table: pd.DataFrame) -> pd.DataFrame:
 def _missing_factor_notes(table: pd.DataFrame) -> list[str]:
     notes = []
     if not {"wbgt_c", "temp_c"} & set(table.columns):
-        notes.append("no weather columns (wbgt_c or temp_c + rh_pct): heat set to the reference "
-                     "15 degC WBGT; its coefficient stays at its prior")
+        notes.append(
+            "no weather columns (wbgt_c or temp_c + rh_pct): heat set to the reference "
+            "15 degC WBGT; its coefficient stays at its prior"
+        )
     if "taper_days" not in table.columns:
-        notes.append("no taper_days column: taper set to the reference 7 days; its coefficient "
-                     "stays at its prior")
+        notes.append(
+            "no taper_days column: taper set to the reference 7 days; its coefficient "
+            "stays at its prior"
+        )
     if "cramp_history" not in table.columns:
         notes.append("no cramp_history column: every runner treated as without history")
     if "ck_pre_u_per_l" not in table.columns:
@@ -266,13 +316,19 @@ def _load_splits(path: Path, table: pd.DataFrame) -> pd.DataFrame:
         found.append(f"{path}: row {i + 1}, column km: must be a number > 0")
     for i in np.flatnonzero(elapsed.isna().to_numpy() | (elapsed <= 0).to_numpy()):
         found.append(f"{path}: row {i + 1}, column elapsed_s: must be a number > 0")
-    splits = splits.assign(runner_id=splits["runner_id"].str.strip(),
-                           race_id=splits["race_id"].str.strip(), km=km, elapsed_s=elapsed)
+    splits = splits.assign(
+        runner_id=splits["runner_id"].str.strip(),
+        race_id=splits["race_id"].str.strip(),
+        km=km,
+        elapsed_s=elapsed,
+    )
     known = set(zip(table["runner_id"], table["race_id"], strict=True))
     for i, key in enumerate(zip(splits["runner_id"], splits["race_id"], strict=True)):
         if key not in known:
-            found.append(f"{path}: row {i + 1}, column runner_id: no race record for "
-                         f"runner {key[0]} in race {key[1]}")
+            found.append(
+                f"{path}: row {i + 1}, column runner_id: no race record for "
+                f"runner {key[0]} in race {key[1]}"
+            )
     if not found:
         order = splits.sort_values(["runner_id", "race_id", "km"])
         same = order[["runner_id", "race_id"]].eq(order[["runner_id", "race_id"]].shift()).all(1)

@@ -9,6 +9,8 @@ hazard; a cramp slows the rest of the race by 15%; some runners drop out at rand
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -48,61 +50,145 @@ def truth_dataset(truth: dict | None = None) -> xr.Dataset:
     return xr.Dataset(data, coords={"factor": list(FACTORS)})
 
 
-def synthesize(n_records: int, seed: int, truth: dict | None = None, *,
-               distances_km: tuple[float, ...] = (42.195,), n_races: int | None = None,
-               ck_measured_fraction: float = 0.6, onset_known_fraction: float = 0.75,
-               dnf_fraction: float = 0.03) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A cohort of `n_records` runner-races; returns (records, splits)."""
+@dataclass
+class Field:
+    """A field of runner-races before any parameter is applied: the runners, their preparation,
+    pacing plans and weather, plus standard-normal draws for the runner and race effects and for
+    pre-race CK, so that the same field can be scored under many parameter draws."""
+
+    distance_km: np.ndarray
+    ref_time_s: np.ndarray
+    longest_run_km: np.ndarray
+    taper_days: np.ndarray
+    cramp_history: np.ndarray
+    wbgt_c: np.ndarray
+    runner_index: np.ndarray
+    race_index: np.ndarray
+    segment_time_s: np.ndarray  # (record, segment), planned
+    z_runner: np.ndarray
+    z_race: np.ndarray
+    z_ck: np.ndarray
+
+    @property
+    def n_records(self) -> int:
+        return len(self.distance_km)
+
+
+def draw_field(
+    n_records: int,
+    rng: np.random.Generator,
+    *,
+    distances_km: tuple[float, ...] = (42.195,),
+    n_races: int | None = None,
+    wbgt_range_c: tuple[float, float] = (8.0, 28.0),
+) -> Field:
+    """Draw a field: marathon-equivalent abilities 2:45-6:00 h, longest runs ~72% of the race
+    distance, tapers of 2-21 days, 30% with a cramp history, 40% starting 3-12% too fast."""
+    n_races = n_races or max(8, n_records // 400)
+    race_distance = np.resize(np.asarray(distances_km, float), n_races)
+    race_wbgt = rng.uniform(*wbgt_range_c, n_races)
+    runner = _assign_runners(n_records, rng)
+    n_runners = runner.max() + 1
+    race = _assign_races(runner, n_races, rng)
+    marathon_time = np.exp(rng.normal(np.log(4.0 * 3600), 0.18, n_runners)).clip(
+        2.75 * 3600, 6 * 3600
+    )
+    history = (rng.random(n_runners) < 0.3)[runner].astype(float)
+    distance = race_distance[race]
+    ref_time = marathon_time[runner] * (REF_DISTANCE_KM / 42.195) ** 1.06
+    ref_time *= np.exp(rng.normal(0, 0.03, n_records))  # form on the day of the reference race
+    longest = np.clip(rng.normal(0.72 * np.minimum(distance, 60), 5.0), 10.0, None).round(1)
+    taper_days = rng.integers(2, 22, n_records).astype(float)
+    # planned pacing: overall speed vs ability and a fast or even start (first 40% of the race)
+    _, end, length = segment_grid(distance)
+    t_pred = predicted_time_s(ref_time, REF_DISTANCE_KM, distance)
+    overall = rng.normal(-0.02, 0.05, n_records)
+    fast_start = np.where(rng.random(n_records) < 0.4, rng.uniform(0.03, 0.12, n_records), 0.0)
+    early = end <= 0.4 * distance[:, None]
+    speed = (
+        1
+        + overall[:, None]
+        + np.where(early, fast_start[:, None], -fast_start[:, None] * 0.4 / 0.6)
+    )
+    return Field(
+        distance,
+        ref_time,
+        longest,
+        taper_days,
+        history,
+        race_wbgt[race],
+        runner,
+        race,
+        (t_pred / distance)[:, None] * length / speed,
+        rng.standard_normal(n_runners),
+        rng.standard_normal(n_races),
+        rng.standard_normal(n_records),
+    )
+
+
+def field_log_ck(field: Field, ck_log_mean, ck_log_sd, ck_taper_effect):
+    """ln pre-race CK of every runner-race under the mediator model (taper lowers damage), as a
+    DataArray over `record` (and any dims of the parameters, e.g. draw)."""
+    taper = xr.DataArray(taper_units(field.taper_days), dims="record")
+    z_ck = xr.DataArray(field.z_ck, dims="record")
+    return ck_log_mean + ck_taper_effect * taper + ck_log_sd * z_ck
+
+
+def field_features(field: Field, muscle_damage: np.ndarray) -> xr.Dataset:
+    """Features of the field's planned races with the given damage [doublings] per record."""
+    start, end, _ = segment_grid(field.distance_km)
+    t_pred = predicted_time_s(field.ref_time_s, REF_DISTANCE_KM, field.distance_km)
+    elapsed = np.cumsum(field.segment_time_s, axis=1)
+    n = field.n_records
+    return features_dataset(
+        start_km=start,
+        end_km=end,
+        relative_pace=cumulative_relative_pace(t_pred, field.distance_km, start, end, elapsed),
+        excess_distance=excess_distance_units(start, end, field.longest_run_km),
+        heat=np.broadcast_to(heat_units(field.wbgt_c)[:, None], start.shape),
+        muscle_damage=muscle_damage,
+        taper=taper_units(field.taper_days),
+        cramp_history=field.cramp_history,
+        outcome=np.zeros(n, int),
+        onset_segment=np.zeros(n, int),
+        last_segment=np.full(n, start.shape[1]),
+        runner_index=field.runner_index,
+        race_index=field.race_index,
+        runner_ids=np.arange(len(field.z_runner)).astype(str),
+        race_ids=np.arange(len(field.z_race)).astype(str),
+    )
+
+
+def synthesize(
+    n_records: int,
+    seed: int,
+    truth: dict | None = None,
+    *,
+    distances_km: tuple[float, ...] = (42.195,),
+    n_races: int | None = None,
+    ck_measured_fraction: float = 0.6,
+    onset_known_fraction: float = 0.75,
+    dnf_fraction: float = 0.03,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A cohort of `n_records` runner-races drawn with the true parameters `truth`
+    (defaults: DEFAULT_TRUTH); returns (records, splits)."""
     rng = np.random.default_rng(seed)
     params = truth_dataset(truth)
-    n_races = n_races or max(2, n_records // 500)
-    race_distance = np.resize(np.asarray(distances_km, float), n_races)
-    race_wbgt = rng.uniform(8.0, 28.0, n_races)
-    race_effect = rng.normal(0.0, float(params["race_sd"]), n_races)
-
-    runner_of_record = _assign_runners(n_records, rng)
-    n_runners = runner_of_record.max() + 1
-    race_of_record = _assign_races(runner_of_record, n_races, rng)
-    marathon_time = np.exp(rng.normal(np.log(4.0 * 3600), 0.18, n_runners)).clip(2.75 * 3600,
-                                                                                  6 * 3600)
-    runner_effect = rng.normal(0.0, float(params["runner_sd"]), n_runners)
-    history = rng.random(n_runners) < 0.3
-
+    field = draw_field(n_records, rng, distances_km=distances_km, n_races=n_races)
     n = n_records
-    distance = race_distance[race_of_record]
-    ref_time = marathon_time[runner_of_record] * (REF_DISTANCE_KM / 42.195) ** 1.06
-    ref_time *= np.exp(rng.normal(0, 0.03, n))  # form on the day of the reference race
-    longest = np.clip(rng.normal(0.72 * np.minimum(distance, 60), 5.0), 10.0, None).round(1)
-    taper_days = rng.integers(2, 22, n).astype(float)
-    log_ck = rng.normal(float(params["ck_log_mean"])
-                        + float(params["ck_taper_effect"]) * taper_units(taper_days),
-                        float(params["ck_log_sd"]))
+    log_ck = field_log_ck(
+        field,
+        float(params["ck_log_mean"]),
+        float(params["ck_log_sd"]),
+        float(params["ck_taper_effect"]),
+    )
     ck = np.exp(log_ck).round(1)
-
-    # planned pacing: overall speed vs ability and a fast or even start (first 40% of the race)
-    start, end, length = segment_grid(distance)
-    t_pred = predicted_time_s(ref_time, REF_DISTANCE_KM, distance)
-    overall = rng.normal(-0.02, 0.05, n)
-    fast_start = np.where(rng.random(n) < 0.4, rng.uniform(0.03, 0.12, n), 0.0)
-    early = (end <= 0.4 * distance[:, None])
-    speed = 1 + overall[:, None] + np.where(early, fast_start[:, None],
-                                            -fast_start[:, None] * 0.4 / 0.6)
-    seg_time = (t_pred / distance)[:, None] * length / speed
-    elapsed = np.cumsum(seg_time, axis=1)
-
-    features = features_dataset(
-        start_km=start, end_km=end,
-        relative_pace=cumulative_relative_pace(t_pred, distance, start, end, elapsed),
-        excess_distance=excess_distance_units(start, end, longest),
-        heat=np.broadcast_to(heat_units(race_wbgt[race_of_record])[:, None], start.shape),
-        muscle_damage=damage_units(ck), taper=taper_units(taper_days),
-        cramp_history=history[runner_of_record].astype(float),
-        outcome=np.zeros(n, int), onset_segment=np.zeros(n, int),
-        last_segment=np.full(n, start.shape[1]), runner_index=runner_of_record,
-        race_index=race_of_record, runner_ids=np.arange(n_runners).astype(str),
-        race_ids=np.arange(n_races).astype(str))
-    extra = xr.DataArray(runner_effect[runner_of_record] + race_effect[race_of_record],
-                         dims="record")
+    features = field_features(field, damage_units(ck))
+    extra = xr.DataArray(
+        float(params["runner_sd"]) * field.z_runner[field.runner_index]
+        + float(params["race_sd"]) * field.z_race[field.race_index],
+        dims="record",
+    )
     rate = np.exp(cell_log_rate(features, params, extra).to_numpy())
     cumulative = np.cumsum(rate, axis=1)
     threshold = -np.log(rng.random(n))
@@ -110,8 +196,12 @@ def synthesize(n_records: int, seed: int, truth: dict | None = None, *,
     onset_seg = np.where(cramped, np.argmax(cumulative > threshold[:, None], axis=1), -1)
     # onset km: uniform within the onset segment
     rows = np.arange(n)
-    cramp_km = np.where(cramped, start[rows, onset_seg] + rng.random(n) * length[rows, onset_seg],
-                        np.nan)
+    start = features["segment_start_km"].to_numpy()
+    length = features["segment_length_km"].to_numpy()
+    distance = field.distance_km
+    cramp_km = np.where(
+        cramped, start[rows, onset_seg] + rng.random(n) * length[rows, onset_seg], np.nan
+    )
 
     # drop-outs at a random km; a cramp after the drop-out did not happen
     dnf = rng.random(n) < dnf_fraction
@@ -122,28 +212,30 @@ def synthesize(n_records: int, seed: int, truth: dict | None = None, *,
     reached = np.where(dnf, dnf_km, distance)
 
     slowed = cramped[:, None] & (start >= np.nan_to_num(cramp_km)[:, None])
-    seg_time = seg_time * np.where(slowed, CRAMP_SLOWDOWN, 1.0)
+    seg_time = field.segment_time_s * np.where(slowed, CRAMP_SLOWDOWN, 1.0)
     elapsed = np.cumsum(seg_time, axis=1)
     race_time = _time_at_km(seg_time, start, length, reached)
 
     known = rng.random(n) < onset_known_fraction
-    records = pd.DataFrame({
-        "runner_id": [f"R{i:06d}" for i in runner_of_record],
-        "race_id": [f"race{j:03d}" for j in race_of_record],
-        "distance_km": distance,
-        "race_time_s": race_time.round(0),
-        "ref_distance_km": REF_DISTANCE_KM,
-        "ref_time_s": ref_time.round(0),
-        "longest_run_km": longest,
-        "cramped": cramped.astype(int),
-        "cramp_km": np.where(cramped & known, np.round(cramp_km, 3), np.nan),
-        "dnf_km": dnf_km,
-        "ck_pre_u_per_l": np.where(rng.random(n) < ck_measured_fraction, ck, np.nan),
-        "taper_days": taper_days,
-        "wbgt_c": race_wbgt[race_of_record].round(2),
-        "cramp_history": history[runner_of_record].astype(int),
-    })
-    splits = _splits_table(records, elapsed, end, reached)
+    records = pd.DataFrame(
+        {
+            "runner_id": [f"R{i:06d}" for i in field.runner_index],
+            "race_id": [f"race{j:03d}" for j in field.race_index],
+            "distance_km": distance,
+            "race_time_s": race_time.round(1),
+            "ref_distance_km": REF_DISTANCE_KM,
+            "ref_time_s": field.ref_time_s.round(1),
+            "longest_run_km": field.longest_run_km,
+            "cramped": cramped.astype(int),
+            "cramp_km": np.where(cramped & known, np.round(cramp_km, 3), np.nan),
+            "dnf_km": dnf_km,
+            "ck_pre_u_per_l": np.where(rng.random(n) < ck_measured_fraction, ck, np.nan),
+            "taper_days": field.taper_days,
+            "wbgt_c": field.wbgt_c.round(2),
+            "cramp_history": field.cramp_history.astype(int),
+        }
+    )
+    splits = _splits_table(records, elapsed, start + length, reached)
     return records, splits
 
 
@@ -161,8 +253,9 @@ def _assign_races(runner: np.ndarray, n_races: int, rng: np.random.Generator) ->
     return (first[runner] + order_within) % n_races
 
 
-def _time_at_km(seg_time: np.ndarray, start_km: np.ndarray, length_km: np.ndarray,
-                km: np.ndarray) -> np.ndarray:
+def _time_at_km(
+    seg_time: np.ndarray, start_km: np.ndarray, length_km: np.ndarray, km: np.ndarray
+) -> np.ndarray:
     """Elapsed time [s] at `km` per record, even pace within the segment that holds it."""
     rows = np.arange(len(km))
     seg = np.clip(np.ceil(km - 1e-9).astype(int) - 1, 0, seg_time.shape[1] - 1)
@@ -171,13 +264,16 @@ def _time_at_km(seg_time: np.ndarray, start_km: np.ndarray, length_km: np.ndarra
     return before + fraction * seg_time[rows, seg]
 
 
-def _splits_table(records: pd.DataFrame, elapsed: np.ndarray, end_km: np.ndarray,
-                  reached: np.ndarray) -> pd.DataFrame:
+def _splits_table(
+    records: pd.DataFrame, elapsed: np.ndarray, end_km: np.ndarray, reached: np.ndarray
+) -> pd.DataFrame:
     whole_km = (end_km == np.floor(end_km)) & (end_km < reached[:, None]) & (end_km > 0)
     rec, seg = np.nonzero(whole_km)
-    return pd.DataFrame({
-        "runner_id": records["runner_id"].to_numpy()[rec],
-        "race_id": records["race_id"].to_numpy()[rec],
-        "km": end_km[rec, seg].astype(int),
-        "elapsed_s": elapsed[rec, seg].round(1),
-    })
+    return pd.DataFrame(
+        {
+            "runner_id": records["runner_id"].to_numpy()[rec],
+            "race_id": records["race_id"].to_numpy()[rec],
+            "km": end_km[rec, seg].astype(int),
+            "elapsed_s": elapsed[rec, seg].round(1),
+        }
+    )

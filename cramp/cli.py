@@ -1,0 +1,304 @@
+"""The `cramp` command line: priors, check, synth, fit and prior-check.
+
+Exit codes: 0 success; 2 bad input (the message names file, row, column and rule); 1 internal
+failure; 3 `fit --strict` when the convergence diagnostics fail.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from model.errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Bayesian cramp risk for endurance races: priors, data checks, fitting.",
+)
+out = Console()
+err = Console(stderr=True)
+EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_DIAGNOSTICS = 2, 1, 3
+
+PriorsOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--priors", help="priors TOML file (default: the literature priors, model/priors.toml)"
+    ),
+]
+SplitsOpt = Annotated[
+    Path | None,
+    typer.Option("--splits", help="per-km splits CSV/Parquet (runner_id, race_id, km, elapsed_s)"),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="overwrite existing outputs")]
+
+
+def guarded(command):
+    """Turn bad input into a clear message and exit 2, anything else into exit 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            problems = exc.problems
+            if len(problems) > 1:
+                err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            for line in problems[:50]:
+                err.print(
+                    f"[red]error:[/] {line}" if len(problems) == 1 else f"  {line}",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+            if len(problems) > 50:
+                err.print(f"  ... and {len(problems) - 50} more", highlight=False)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # an internal failure: say so plainly
+            err.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False)
+            if os.environ.get("CRAMP_DEBUG"):
+                traceback.print_exc()
+            else:
+                err.print("set CRAMP_DEBUG=1 for the traceback", highlight=False)
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+    return wrapper
+
+
+@app.command()
+@guarded
+def priors(
+    priors_path: PriorsOpt = None,
+    detail: Annotated[
+        bool, typer.Option("--detail", help="also print the arithmetic from the published figures")
+    ] = False,
+) -> None:
+    """Print the priors with their units and the evidence they rest on."""
+    from model.priors import load_priors
+
+    p = load_priors(priors_path)
+    table = Table(title=f"Priors ({p.path})", show_lines=False)
+    for column in ("section", "name", "prior", "unit", "evidence"):
+        table.add_column(column, overflow="fold")
+    for row in p.table_rows():
+        table.add_row(*row.values())
+    out.print(table)
+    if detail:
+        for entry in p.entries.values():
+            out.print(f"\n[bold]{entry.section}.{entry.name}[/] ({', '.join(entry.evidence)})")
+            out.print(entry.arithmetic, highlight=False)
+
+
+@app.command()
+@guarded
+def check(data: Path, splits: SplitsOpt = None) -> None:
+    """Validate race records (and splits) only; report every problem with its row and column."""
+    from model.records import load_records
+
+    records = load_records(data, splits)
+    n = len(records.table)
+    cramped = int(records.table["cramped"].sum())
+    out.print(
+        f"{data}: {n} runner-race records, {records.table['runner_id'].nunique()} runners,"
+        f" {records.table['race_id'].nunique()} races, {cramped} with a cramp: OK"
+    )
+    for note in records.notes:
+        out.print(f"note: {note}", highlight=False)
+
+
+@app.command()
+@guarded
+def synth(
+    out_path: Annotated[Path, typer.Option("--out", help="records CSV to write")],
+    runners: Annotated[int, typer.Option("--runners", help="runner-race records")] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    distance_km: Annotated[
+        list[float] | None, typer.Option("--distance-km", help="race distance(s); repeat for a mix")
+    ] = None,
+    races: Annotated[int | None, typer.Option("--races", help="number of races")] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write a synthetic cohort drawn from the model with known true coefficients, plus its
+    per-km splits (<out>_splits.csv)."""
+    from model.provenance import check_writable, write_atomic
+    from model.synth import DEFAULT_TRUTH, synthesize
+
+    if runners < 1:
+        raise InputError(f"--runners must be >= 1, got {runners}")
+    splits_path = out_path.with_name(out_path.stem + "_splits.csv")
+    for path in (out_path, splits_path):
+        check_writable(path, force)
+    records, splits = synthesize(
+        runners, seed, distances_km=tuple(distance_km or [42.195]), n_races=races
+    )
+    write_atomic(out_path, lambda tmp: records.to_csv(tmp, index=False))
+    write_atomic(splits_path, lambda tmp: splits.to_csv(tmp, index=False))
+    out.print(
+        f"wrote {out_path} ({len(records)} records, {int(records['cramped'].sum())} cramps)"
+        f" and {splits_path}; true coefficients: {json.dumps(DEFAULT_TRUTH['beta'])}"
+    )
+
+
+@app.command()
+@guarded
+def fit(
+    data: Path,
+    splits: SplitsOpt = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="posterior netCDF (default results/fit.nc)")
+    ] = None,
+    draws: Annotated[int, typer.Option("--draws")] = 1000,
+    tune: Annotated[int, typer.Option("--tune")] = 1000,
+    chains: Annotated[int, typer.Option("--chains")] = 2,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    priors_path: PriorsOpt = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="exit 3 if R-hat >= 1.01, ESS < 400 or any divergence")
+    ] = False,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="exclude invalid rows (each one reported) instead of failing"
+        ),
+    ] = False,
+    force: ForceOpt = False,
+) -> None:
+    """Fit the hazard model to logged race records and write the posterior."""
+    from model.features import build_features
+    from model.fit import INTERVAL_KIND, INTERVAL_PROB, diagnose, save_fit, summary_table
+    from model.fit import fit as run_fit
+    from model.priors import load_priors
+    from model.provenance import check_writable
+    from model.records import load_records
+
+    for name, value in (("--draws", draws), ("--tune", tune), ("--chains", chains)):
+        if value < 1:
+            raise InputError(f"{name} must be >= 1, got {value}")
+    out_path = out_path or Path("results") / "fit.nc"
+    check_writable(out_path, force)
+    p = load_priors(priors_path)
+    records = load_records(data, splits, skip_invalid=skip_invalid)
+    for line in records.excluded:
+        err.print(line, highlight=False)
+    for note in records.notes:
+        err.print(f"note: {note}", highlight=False)
+    features = build_features(records)
+    out.print(
+        f"fitting {features.sizes['record']} runner-races ({features.sizes['runner']} "
+        f"runners, {features.sizes['race']} races): compiling, then sampling "
+        f"{chains} x ({tune} tune + {draws} draws)..."
+    )
+    tree = run_fit(
+        features,
+        p,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        progress=sys.stderr.isatty(),
+        data_sha256=records.sha256,
+        data_source=str(data),
+    )
+    save_fit(tree, out_path, force)
+    table = summary_table(tree)
+    kind = f"{INTERVAL_PROB:.0%} equal-tailed credible interval"
+    rich_table = Table(title=f"Posterior ({kind})")
+    for column in ("parameter", "mean", "sd", "lower", "upper", "R-hat", "ESS bulk"):
+        rich_table.add_column(column, justify="right" if column != "parameter" else "left")
+    lower, upper = [c for c in table.columns if c.startswith(INTERVAL_KIND)][:2]
+    for name, row in table.iterrows():
+        rich_table.add_row(
+            escape(str(name)),
+            f"{row['mean']:.3f}",
+            f"{row['sd']:.3f}",
+            f"{row[lower]:.3f}",
+            f"{row[upper]:.3f}",
+            f"{row['r_hat']:.3f}",
+            f"{row['ess_bulk']:.0f}",
+        )
+    out.print(rich_table)
+    diagnostics = diagnose(tree)
+    out.print(
+        f"diagnostics: max R-hat {diagnostics.rhat_max:.3f}, min ESS bulk "
+        f"{diagnostics.ess_bulk_min:.0f} / tail {diagnostics.ess_tail_min:.0f}, "
+        f"{diagnostics.divergences} divergences: "
+        + ("OK" if diagnostics.ok else "NOT OK (" + "; ".join(diagnostics.problems()) + ")")
+    )
+    out.print(f"wrote {out_path}")
+    if strict and not diagnostics.ok:
+        raise typer.Exit(EXIT_DIAGNOSTICS)
+
+
+@app.command("prior-check")
+@guarded
+def prior_check(
+    priors_path: PriorsOpt = None,
+    runners: Annotated[int, typer.Option("--runners")] = 1000,
+    draws: Annotated[int, typer.Option("--draws")] = 400,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path(
+        "results/prior_check"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    force: ForceOpt = False,
+) -> None:
+    """Prior predictive check: cramp incidence and onset positions the literature prior implies
+    for a typical marathon and 56 km ultra field (no data needed)."""
+    from model.plots import plot_prior_predictive
+    from model.prior_predictive import prior_predictive, summarize
+    from model.priors import load_priors
+    from model.provenance import check_writable, provenance_attrs, write_atomic
+
+    if runners < 1 or draws < 2:
+        raise InputError("--runners must be >= 1 and --draws >= 2")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nc_path, png_path = out_dir / "prior_predictive.nc", out_dir / "prior_predictive.png"
+    for path in (nc_path, png_path):
+        check_writable(path, force)
+    p = load_priors(priors_path)
+    pp = prior_predictive(p, n_runners=runners, n_draws=draws, seed=seed)
+    pp.attrs.update(
+        provenance_attrs(seed=seed, priors=p, extra={"runners": runners, "draws": draws})
+    )
+    summary = summarize(pp)
+    write_atomic(nc_path, lambda tmp: pp.to_netcdf(tmp, engine="h5netcdf"))
+    write_atomic(png_path, lambda tmp: plot_prior_predictive(pp, tmp))
+    if as_json:
+        print(json.dumps({"interval": {"kind": "eti", "prob": 0.95}, "fields": summary}, indent=2))
+        return
+    table = Table(
+        title="Prior predictive (literature prior; median and 95% equal-tailed "
+        "interval over prior draws)"
+    )
+    for column in ("field", "incidence", "median onset km", "onsets in 2nd half"):
+        table.add_column(column)
+    for field, s in summary.items():
+        table.add_row(
+            field,
+            f"{s['incidence_median']:.1%} ({s['incidence_lo']:.1%}-{s['incidence_hi']:.1%})",
+            f"{s['onset_median_km']:.1f}",
+            f"{s['onset_second_half_median']:.0%} ({s['onset_second_half_lo']:.0%}-"
+            f"{s['onset_second_half_hi']:.0%})",
+        )
+    out.print(table)
+    out.print(f"wrote {nc_path} and {png_path}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

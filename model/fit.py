@@ -1,0 +1,154 @@
+"""Fit the hazard model to race records: sample with nutpie, label the posterior, record
+provenance, and judge convergence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import arviz as az
+import numpy as np
+import nutpie
+import pandas as pd
+import xarray as xr
+
+from model.features import ONSET_KNOWN, ONSET_UNKNOWN
+from model.hazard_model import FACTOR_ATTRS, build_model
+from model.priors import FACTORS, Priors
+from model.provenance import check_writable, provenance_attrs, write_atomic
+
+REPORTED = (
+    "beta",
+    "log_hazard_per_km",
+    "distance_shape",
+    "runner_sd",
+    "race_sd",
+    "ck_log_mean",
+    "ck_log_sd",
+    "ck_taper_effect",
+)
+INTERVAL_PROB = 0.95
+INTERVAL_KIND = "eti"
+RHAT_MAX = 1.01
+ESS_MIN = 400
+
+
+@dataclass
+class Diagnostics:
+    """Convergence verdict: worst R-hat, smallest bulk/tail ESS, divergent transitions."""
+
+    rhat_max: float
+    ess_bulk_min: float
+    ess_tail_min: float
+    divergences: int
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.rhat_max < RHAT_MAX
+            and min(self.ess_bulk_min, self.ess_tail_min) >= ESS_MIN
+            and self.divergences == 0
+        )
+
+    def problems(self) -> list[str]:
+        found = []
+        if not self.rhat_max < RHAT_MAX:
+            found.append(f"R-hat {self.rhat_max:.3f} >= {RHAT_MAX}")
+        if min(self.ess_bulk_min, self.ess_tail_min) < ESS_MIN:
+            found.append(f"ESS {min(self.ess_bulk_min, self.ess_tail_min):.0f} < {ESS_MIN}")
+        if self.divergences:
+            found.append(f"{self.divergences} divergent transitions")
+        return found
+
+
+def fit(
+    features: xr.Dataset,
+    priors: Priors,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 2,
+    seed: int = 0,
+    progress: bool = False,
+    data_sha256: str = "",
+    data_source: str = "",
+) -> xr.DataTree:
+    """Sample the posterior; returns a DataTree (posterior, sample_stats) with provenance attrs."""
+    model = build_model(features, priors)
+    compiled = nutpie.compile_pymc_model(model)
+    tree = nutpie.sample(
+        compiled,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=chains,
+        seed=seed,
+        progress_bar=progress,
+        adaptation="low_rank",
+        save_warmup=False,
+    )
+    posterior = tree["posterior"].to_dataset()
+    # the signed scale is a sampling device (see hazard_model); runner_sd is the parameter
+    posterior = posterior.drop_vars(["runner_scale"], errors="ignore")
+    posterior = posterior.assign_coords(
+        factor_unit=("factor", [priors[f].unit for f in FACTORS]),
+        factor_sign=("factor", [FACTOR_ATTRS[f] for f in FACTORS]),
+    )
+    posterior["beta"].attrs.update(
+        description="log hazard ratio per unit of each factor (cloglog link, per km)",
+        **{f"unit_{f}": priors[f].unit for f in FACTORS},
+    )
+    tree["posterior"] = xr.DataTree(posterior)
+    outcome = features["outcome"].to_numpy()
+    tree.attrs.update(
+        provenance_attrs(
+            seed=seed,
+            priors=priors,
+            data_sha256=data_sha256,
+            data_source=data_source,
+            extra={
+                "draws": draws,
+                "tune": tune,
+                "chains": chains,
+                "sampler": "nutpie NUTS (low-rank mass matrix adaptation)",
+                "n_records": int(features.sizes["record"]),
+                "n_runners": int(features.sizes["runner"]),
+                "n_races": int(features.sizes["race"]),
+                "n_cramps": int((outcome != 0).sum()),
+                "n_onset_known": int((outcome == ONSET_KNOWN).sum()),
+                "n_onset_unknown": int((outcome == ONSET_UNKNOWN).sum()),
+            },
+        )
+    )
+    return tree
+
+
+def diagnose(tree: xr.DataTree) -> Diagnostics:
+    posterior = tree["posterior"].to_dataset()[list(REPORTED)].reset_coords(drop=True)
+    rhat = az.rhat(posterior)
+    ess_bulk = az.ess(posterior, method="bulk")
+    ess_tail = az.ess(posterior, method="tail")
+    divergences = int(tree["sample_stats"].to_dataset()["diverging"].sum())
+    return Diagnostics(_worst(rhat, max), _worst(ess_bulk, min), _worst(ess_tail, min), divergences)
+
+
+def _worst(ds: xr.Dataset, pick) -> float:
+    values = np.concatenate([np.ravel(ds[v].to_numpy()) for v in ds.data_vars])
+    return float(pick(values))
+
+
+def summary_table(tree: xr.DataTree, prob: float = INTERVAL_PROB) -> pd.DataFrame:
+    """Posterior mean, sd, central (equal-tailed) interval, R-hat and ESS per parameter."""
+    posterior = tree["posterior"].to_dataset()[list(REPORTED)].reset_coords(drop=True)
+    table = az.summary(posterior, ci_prob=prob, ci_kind=INTERVAL_KIND, round_to="none")
+    return table
+
+
+def save_fit(tree: xr.DataTree, path: Path, force: bool = False) -> None:
+    """Write the fit as netCDF (h5netcdf), atomically, refusing to overwrite without force."""
+    check_writable(path, force)
+    write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+
+
+def load_posterior(path: Path) -> xr.DataTree:
+    return xr.open_datatree(path, engine="h5netcdf").load()

@@ -1,0 +1,99 @@
+"""What every output records so it can be reproduced: package versions, data hash, seed, priors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+from model.errors import InputError
+from model.priors import Priors
+
+PACKAGES = (
+    "cramp-risk",
+    "numpy",
+    "scipy",
+    "pandas",
+    "xarray",
+    "pymc",
+    "pytensor",
+    "arviz",
+    "nutpie",
+    "thermofeel",
+    "h5netcdf",
+)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).parent,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def provenance_attrs(
+    *,
+    seed: int | None,
+    priors: Priors,
+    data_sha256: str = "",
+    data_source: str = "",
+    extra: dict | None = None,
+) -> dict[str, str | int]:
+    """Attributes (netCDF-safe: strings and ints) describing how an output was made."""
+    attrs: dict[str, str | int] = {
+        "cramp_risk_packages": json.dumps(package_versions(), sort_keys=True),
+        "git_commit": git_commit(),
+        "seed": -1 if seed is None else int(seed),
+        "priors_path": priors.path,
+        "priors_sha256": priors.sha256,
+        "priors": json.dumps(priors.table_rows()),
+        "data_source": data_source,
+        "data_sha256": data_sha256,
+    }
+    for key, value in (extra or {}).items():
+        attrs[key] = value if isinstance(value, int | str) else json.dumps(value)
+    return attrs
+
+
+def check_writable(path: Path, force: bool) -> None:
+    """Refuse to overwrite an existing output unless forced."""
+    if path.exists() and not force:
+        raise InputError(f"{path}: already exists (use --force to overwrite)")
+    if not path.parent.exists():
+        raise InputError(f"{path.parent}: output folder does not exist")
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename: an interrupted run
+    leaves no half-written output."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
