@@ -186,10 +186,12 @@ def fit(
     for name, value in (("--draws", draws), ("--tune", tune), ("--chains", chains)):
         if value < 1:
             raise InputError(f"{name} must be >= 1, got {value}")
-    out_path = out_path or Path("results") / "fit.nc"
-    check_writable(out_path, force)
     p = load_priors(priors_path)
     records = load_records(data, splits, skip_invalid=skip_invalid)
+    if out_path is None:
+        out_path = Path("results") / "fit.nc"
+        out_path.parent.mkdir(exist_ok=True)
+    check_writable(out_path, force)
     for line in records.excluded:
         err.print(line, highlight=False)
     for note in records.notes:

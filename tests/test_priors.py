@@ -1,0 +1,51 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from model.errors import InputError
+from model.priors import BASELINE, FACTORS, load_priors
+
+
+def test_every_prior_cites_evidence_and_shows_arithmetic(priors):
+    evidence_ids = {f"E{i}" for i in range(1, 15)}
+    for name in (*FACTORS, *BASELINE, "runner_sd", "race_sd", "ck_log_mean"):
+        prior = priors[name]
+        assert prior.evidence and set(prior.evidence) <= evidence_ids, name
+        assert len(prior.arithmetic) > 40, name
+        assert prior.sigma > 0
+
+
+def test_directions_follow_the_literature(priors):
+    # pace, distance beyond training, damage, heat and history raise risk; a taper lowers it
+    for name in ("relative_pace", "excess_distance", "muscle_damage", "heat", "cramp_history"):
+        assert priors[name].mu > 0, name
+    assert priors["taper"].mu < 0
+
+
+def test_user_priors_file_is_read_and_hashed(tmp_path, priors):
+    text = Path(priors.path).read_text().replace("mu = 0.6\n", "mu = 0.0\n", 1)
+    custom = tmp_path / "sceptic.toml"
+    custom.write_text(text)
+    sceptic = load_priors(custom)
+    assert sceptic["relative_pace"].mu == 0.0
+    assert sceptic.sha256 != priors.sha256
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("[factor.heat]", "[factor.hot]", "missing prior [factor.heat]"),
+        ('dist = "halfnormal"\nsigma = 0.75', 'dist = "normal"\nsigma = 0.75',
+         "must be 'halfnormal'"),
+        ("sigma = 0.35", "sigma = -1", "sigma must be > 0"),
+        ("sigma = 0.35", 'sigma = "wide"', "sigma must be a number"),
+    ],
+)
+def test_malformed_priors_file_names_the_key(tmp_path, priors, old, new, message):
+    text = Path(priors.path).read_text()
+    assert old in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(old, new, 1))
+    with pytest.raises(InputError, match=re.escape(message)):
+        load_priors(bad)
