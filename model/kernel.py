@@ -67,3 +67,37 @@ def prior_draws(priors: Priors, n_draws: int, seed: int) -> xr.Dataset:
         },
         coords={"draw": draw, "factor": list(FACTORS)},
     )
+
+
+def predict_cramp_probability(features: xr.Dataset, params: xr.Dataset, *, n_nodes: int = 15,
+                              n_damage_nodes: int = 9) -> xr.DataArray:
+    """P(cramp during the race) for new runners in a new race, per parameter draw.
+
+    The runner and race effects of someone not in the data are unknown: they are integrated over
+    their Normal(0, sqrt(runner_sd^2 + race_sd^2)) distribution, and pre-race CK where not
+    measured over the mediator model's ln CK ~ Normal(ck_log_mean + ck_taper_effect * taper,
+    ck_log_sd), both by Gauss-Hermite quadrature. `params` is a posterior (or prior) with a
+    `draw` dim (stack chain and draw first)."""
+    from model.features import CK_REFERENCE_U_PER_L
+    from model.hazard_model import gauss_hermite_normal
+
+    z, logw = gauss_hermite_normal(n_nodes)
+    z_ck, logw_ck = gauss_hermite_normal(n_damage_nodes)
+    node = xr.DataArray(z, dims="node")
+    weight = xr.DataArray(np.exp(logw), dims="node")
+    damage = features["muscle_damage"]
+    measured = np.isfinite(damage)
+    base = features.assign(muscle_damage=damage.fillna(0.0))
+    cumulative = np.exp(cell_log_rate(base, params)).sum("segment")  # u = 0, damage 0 if unknown
+    sd = np.sqrt(params["runner_sd"] ** 2 + params["race_sd"] ** 2)
+    log_ck = (params["ck_log_mean"] + params["ck_taper_effect"] * features["taper"]
+              + params["ck_log_sd"] * xr.DataArray(z_ck, dims="damage_node"))
+    unmeasured = (log_ck - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0)
+    beta_damage = params["beta"].sel(factor="muscle_damage", drop=True)
+    survival = xr.where(
+        measured,
+        np.exp(-cumulative * np.exp(sd * node)),
+        (np.exp(-cumulative * np.exp(sd * node) * np.exp(beta_damage * unmeasured))
+         * xr.DataArray(np.exp(logw_ck), dims="damage_node")).sum("damage_node"),
+    )
+    return 1.0 - (survival * weight).sum("node")

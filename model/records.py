@@ -331,7 +331,8 @@ def _load_splits(path: Path, table: pd.DataFrame) -> pd.DataFrame:
             )
     if not found:
         order = splits.sort_values(["runner_id", "race_id", "km"])
-        same = order[["runner_id", "race_id"]].eq(order[["runner_id", "race_id"]].shift()).all(axis=1)
+        keys = order[["runner_id", "race_id"]]
+        same = keys.eq(keys.shift()).all(axis=1)
         not_increasing = same & (order["elapsed_s"].diff() <= 0)
         for i in order.index[not_increasing.to_numpy()]:
             found.append(f"{path}: row {i + 1}, column elapsed_s: must increase with km")

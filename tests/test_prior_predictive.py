@@ -53,3 +53,33 @@ def test_prior_check_command_writes_outputs_and_json(tmp_path):
     assert payload["interval"] == {"kind": "eti", "prob": 0.95}
     assert set(payload["fields"]) == {"marathon", "ultra_56km"}
     assert (tmp_path / "pc" / "prior_predictive.png").stat().st_size > 10_000
+
+
+def test_prediction_for_new_runners_matches_monte_carlo():
+    """The quadrature over unknown runner/race effects and unmeasured CK agrees with brute-force
+    Monte Carlo over the same distributions (within 4 Monte Carlo standard errors)."""
+    from model.features import CK_REFERENCE_U_PER_L
+    from model.kernel import predict_cramp_probability
+    from model.synth import draw_field, field_features, truth_dataset
+
+    rng = np.random.default_rng(3)
+    field = draw_field(6, rng, n_races=1)
+    damage = np.array([0.5, np.nan, -1.0, np.nan, 0.0, 1.2])
+    features = field_features(field, damage)
+    params = truth_dataset({"runner_sd": 0.8, "race_sd": 0.5}).expand_dims(draw=[0])
+    predicted = predict_cramp_probability(features, params).isel(draw=0).to_numpy()
+
+    n = 200_000
+    p = params.isel(draw=0)
+    effect = rng.normal(0, np.hypot(0.8, 0.5), n)
+    log_ck = (float(p["ck_log_mean"]) + float(p["ck_taper_effect"]) * features["taper"].to_numpy()
+              + float(p["ck_log_sd"]) * rng.standard_normal((n, 6)))
+    sampled_damage = np.where(np.isnan(damage), (log_ck - np.log(CK_REFERENCE_U_PER_L))
+                              / np.log(2.0), damage)
+    base = cell_log_rate(features.assign(muscle_damage=features["muscle_damage"].fillna(0)), p)
+    cumulative = np.exp(base).sum("segment").to_numpy()
+    beta_damage = float(p["beta"].sel(factor="muscle_damage"))
+    shift = beta_damage * (sampled_damage - np.nan_to_num(damage))
+    probability = 1 - np.exp(-cumulative * np.exp(effect[:, None] + shift))
+    mc, se = probability.mean(0), probability.std(0) / np.sqrt(n)
+    assert np.all(np.abs(predicted - mc) < 4 * se + 1e-4), (predicted, mc, se)

@@ -1,0 +1,93 @@
+"""Fitting speed: the project's hazard model against the dense person-period reference
+(bench/reference_dense.py), in the same run, on the same synthetic marathon cohort.
+
+Reports wall time (compile, sampling), the smallest bulk ESS over the shared parameters (beta,
+log_hazard_per_km, distance_shape, runner_sd, race_sd), ESS per second of sampling and of total
+time, R-hat and divergences; then how the project's fit time grows with the cohort size.
+
+    uv run python bench/fit_speed.py                      # 10,000 records, both models
+    uv run python bench/fit_speed.py --scaling 1000 10000 100000 --skip-reference
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import arviz as az
+import nutpie
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from reference_dense import build_reference_model  # noqa: E402
+
+from model.features import build_features  # noqa: E402
+from model.hazard_model import build_model  # noqa: E402
+from model.priors import load_priors  # noqa: E402
+from model.records import RaceRecords  # noqa: E402
+from model.synth import synthesize  # noqa: E402
+
+SHARED = ["beta", "log_hazard_per_km", "distance_shape", "runner_sd", "race_sd"]
+
+
+def run(model, draws, tune, seed, adaptation):
+    start = time.perf_counter()
+    compiled = nutpie.compile_pymc_model(model)
+    compiled_at = time.perf_counter()
+    tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=seed,
+                         progress_bar=False, adaptation=adaptation, save_warmup=False)
+    done = time.perf_counter()
+    posterior = tree["posterior"].to_dataset()[SHARED]
+    ess = az.ess(posterior)
+    rhat = az.rhat(posterior)
+    worst = {v: float(ess[v].min()) for v in SHARED}
+    stats = tree["sample_stats"].to_dataset()
+    return {
+        "compile_s": round(compiled_at - start, 1),
+        "sample_s": round(done - compiled_at, 1),
+        "min_ess_bulk": round(min(worst.values())),
+        "slowest": min(worst, key=worst.get),
+        "ess_per_s_sampling": round(min(worst.values()) / (done - compiled_at), 2),
+        "ess_per_s_total": round(min(worst.values()) / (done - start), 2),
+        "max_rhat": round(max(float(rhat[v].max()) for v in SHARED), 4),
+        "divergences": int(stats["diverging"].sum()),
+        "mean_leapfrog_steps": round(float(stats["n_steps"].mean()), 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--scaling", type=int, nargs="*", default=[])
+    args = parser.parse_args()
+    priors = load_priors()
+    results = {}
+    records, splits = synthesize(args.records, args.seed)
+    features = build_features(RaceRecords(records, splits, "bench", ""))
+    print(f"{args.records} marathon runner-races, {features.sizes['runner']} runners, "
+          f"{features.sizes['race']} races, {features.sizes['segment']} segments", flush=True)
+    results["project"] = run(build_model(features, priors), args.draws, args.tune, args.seed,
+                             "diag")
+    print("project  ", json.dumps(results["project"]), flush=True)
+    if not args.skip_reference:
+        results["reference"] = run(build_reference_model(features, priors), args.draws,
+                                   args.tune, args.seed, "diag")
+        print("reference", json.dumps(results["reference"]), flush=True)
+        for key in ("ess_per_s_sampling", "ess_per_s_total"):
+            ratio = results["project"][key] / results["reference"][key]
+            print(f"ratio project/reference {key}: {ratio:.1f}x")
+    for n in args.scaling:
+        rec, spl = synthesize(n, args.seed)
+        feats = build_features(RaceRecords(rec, spl, "bench", ""))
+        r = run(build_model(feats, priors), args.draws, args.tune, args.seed, "diag")
+        print(f"scaling {n:>7} records: {json.dumps(r)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
