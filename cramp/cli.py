@@ -27,8 +27,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Bayesian cramp risk for endurance races: priors, data checks, fitting.",
 )
-out = Console()
-err = Console(stderr=True)
+# piped output (scripts, logs, tests) gets wide lines instead of rich's 80-column default
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_DIAGNOSTICS = 2, 1, 3
 
 PriorsOpt = Annotated[

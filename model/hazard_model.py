@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 import xarray as xr
 
@@ -40,6 +41,12 @@ from model.features import (
     at_risk_before_onset,
 )
 from model.priors import FACTORS, Priors
+
+# Reproducibility: with numba's fastmath the sampler's compiled log-density differed in the last
+# bits between a fresh compile and one loaded from pytensor's cache, and HMC amplifies that into
+# different draws for the same seed (the first fit on a machine disagreed with every later one).
+# IEEE arithmetic makes fresh and cached code agree.
+pytensor.config.numba__fastmath = False
 
 CELL_FACTORS = ("relative_pace", "excess_distance", "heat")
 RECORD_FACTORS = ("muscle_damage", "taper", "cramp_history")
@@ -164,7 +171,7 @@ def build_model(
         # HalfNormal(s) on runner_sd == Normal(0, s) on a signed scale whose absolute value is
         # the SD: the likelihood depends on the scale only through the symmetric quadrature, so
         # the sampler crosses zero smoothly instead of chasing a log-scale tail towards SD = 0.
-        runner_scale = pm.Normal("runner_scale", 0.0, priors["runner_sd"].sigma)
+        runner_scale = pm.Normal("runner_scale", 0.0, priors["runner_sd"].sigma, )
         pm.Deterministic("runner_sd", pt.abs(runner_scale))
         race_sd = pm.HalfNormal("race_sd", sigma=priors["race_sd"].sigma)
         ck_log_mean = _normal(priors, "ck_log_mean")
