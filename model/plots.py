@@ -17,7 +17,8 @@ def plot_prior_predictive(pp: xr.Dataset, path: Path) -> None:
     for field in pp["field"].to_numpy():
         f = pp.sel(field=field)
         ax_inc.hist(100 * f["incidence"].to_numpy(), bins=40, alpha=0.55, label=str(field))
-        share = 100 * f["onset_share"].dropna("segment")
+        # per km, so that a short final segment is not read as a drop
+        share = 100 * (f["onset_share"] / f["segment_length_km"]).dropna("segment")
         km = f["segment_mid_km"].dropna("segment")
         median = share.median("draw")
         ax_onset.plot(km, median, label=f"{field} (median)")
@@ -29,7 +30,7 @@ def plot_prior_predictive(pp: xr.Dataset, path: Path) -> None:
     ax_inc.set_title("How many cramp? (literature prior)")
     ax_inc.legend()
     ax_onset.set_xlabel("distance covered [km]")
-    ax_onset.set_ylabel("share of cramps starting in this km [%]")
+    ax_onset.set_ylabel("share of cramps starting per km [% / km]")
     ax_onset.set_title("Where do cramps start? (90% band over prior draws)")
     ax_onset.legend()
     fig.savefig(path, dpi=110, format="png")

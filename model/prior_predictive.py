@@ -41,6 +41,10 @@ def prior_predictive(
                     "incidence": xr.concat(incidence, "draw"),
                     "onset_share": xr.concat(onset, "draw"),
                     "segment_mid_km": ("segment", mid.to_numpy()),
+                    "segment_length_km": (
+                        "segment",
+                        base["segment_length_km"].isel(record=0).to_numpy(),
+                    ),
                 },
             ).expand_dims(field=[name])
         )
