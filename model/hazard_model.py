@@ -171,7 +171,7 @@ def build_model(
         # HalfNormal(s) on runner_sd == Normal(0, s) on a signed scale whose absolute value is
         # the SD: the likelihood depends on the scale only through the symmetric quadrature, so
         # the sampler crosses zero smoothly instead of chasing a log-scale tail towards SD = 0.
-        runner_scale = pm.Normal("runner_scale", 0.0, priors["runner_sd"].sigma, )
+        runner_scale = pm.Normal("runner_scale", 0.0, priors["runner_sd"].sigma)
         pm.Deterministic("runner_sd", pt.abs(runner_scale))
         race_sd = pm.HalfNormal("race_sd", sigma=priors["race_sd"].sigma)
         ck_log_mean = _normal(priors, "ck_log_mean")
