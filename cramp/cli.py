@@ -1,4 +1,4 @@
-"""The `cramp` command line: priors, check, synth, fit and prior-check.
+"""The `cramp` command line: priors, check, synth, fit, prior-check, simulate and scenarios.
 
 Exit codes: 0 success; 2 bad input (the message names file, row, column and rule); 1 internal
 failure; 3 `fit --strict` when the convergence diagnostics fail.
@@ -297,6 +297,156 @@ def prior_check(
         )
     out.print(table)
     out.print(f"wrote {nc_path} and {png_path}")
+
+
+@app.command()
+@guarded
+def simulate(
+    scenario: Annotated[str, typer.Argument(
+        help="scenario TOML file, or the name of a shipped one (see `cramp scenarios`)")],
+    posterior: Annotated[Path | None, typer.Option(
+        "--posterior", help="FIT.nc from `cramp fit` (default: the literature prior)")] = None,
+    priors_path: PriorsOpt = None,
+    draws: Annotated[int, typer.Option(
+        "--draws", help="parameter draws (prior draws, or posterior thinned to at most this)")
+    ] = 2000,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="seed for prior draws and the simulated runners (default: the file's)")
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="output folder (default results/simulate/<scenario>)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON")] = False,
+    dask_address: Annotated[str | None, typer.Option(
+        "--dask", help="run on a dask cluster: a scheduler address, or 'local' for a "
+        "LocalCluster on this machine")] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Simulate a race under each intervention of a scenario and compare them: risk, risk
+    difference, relative risk, NNT, probability of helping, time cost and expected finishing
+    time, with 95% equal-tailed credible intervals; plots and the full result are saved."""
+    from dataclasses import replace
+
+    from model.fit import load_posterior, posterior_params
+    from model.kernel import prior_draws
+    from model.priors import load_priors
+    from model.provenance import check_writable, provenance_attrs, write_atomic
+    from model.records import file_sha256
+    from scenarios.compare import comparison
+    from scenarios.plots import plot_onset, plot_risk, plot_risk_vs_time
+    from scenarios.simulate import simulate as run_simulation
+    from scenarios.spec import load_scenario
+
+    if draws < 2:
+        raise InputError("--draws must be >= 2")
+    s = load_scenario(scenario)
+    if seed is not None:
+        s = replace(s, seed=seed)
+    out_dir = out_dir or Path("results/simulate") / Path(s.path).stem
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {k: out_dir / f for k, f in (("nc", "result.nc"), ("json", "comparison.json"),
+                                         ("risk", "risk.png"), ("time", "risk_vs_time.png"),
+                                         ("onset", "onset.png"))}
+    for path in paths.values():
+        check_writable(path, force)
+    p = load_priors(priors_path)
+    if posterior is None:
+        source = f"literature prior ({p.path}), {draws} prior draws"
+        params = prior_draws(p, draws, s.seed)
+        data_sha = ""
+    else:
+        if not posterior.exists():
+            raise InputError(f"{posterior}: no such file")
+        params = posterior_params(load_posterior(posterior), draws)
+        source = f"posterior {posterior}, {params.sizes['draw']} draws"
+        data_sha = file_sha256([posterior])
+    err.print(f"{s.name}: {s.runners.count if not s.runners.single else 'one'} runner(s), "
+              f"{len(s.interventions)} plans, parameters from the {source}", highlight=False)
+    result = _simulate_with_progress(run_simulation, s, params, dask_address)
+    result.attrs.update(provenance_attrs(
+        seed=s.seed, priors=p, data_sha256=data_sha, data_source=str(posterior or ""),
+        extra={"scenario_path": s.path, "scenario_sha256": s.sha256, "scenario": s.text,
+               "parameters": source, "draws": int(params.sizes["draw"])}))
+    table = comparison(result)
+    table["scenario"] = s.name
+    table["parameters"] = source
+    write_atomic(paths["nc"], lambda tmp: result.to_netcdf(tmp, engine="h5netcdf"))
+    write_atomic(paths["json"], lambda tmp: tmp.write_text(json.dumps(table, indent=2)))
+    write_atomic(paths["risk"], lambda tmp: plot_risk(table, s.name, tmp))
+    write_atomic(paths["time"], lambda tmp: plot_risk_vs_time(table, s.name, tmp))
+    write_atomic(paths["onset"], lambda tmp: plot_onset(result, s.name, tmp))
+    if as_json:
+        print(json.dumps(table, indent=2))
+        return
+    _print_comparison(table)
+    out.print(f"wrote {', '.join(str(x) for x in paths.values())}", highlight=False)
+
+
+def _simulate_with_progress(run, s, params, dask_address):
+    from rich.progress import Progress
+
+    if dask_address is not None:
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1) if dask_address == "local" \
+            else None
+        with Client(cluster or dask_address):
+            return run(s, params, backend="dask")
+    with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("simulating", total=None)
+        return run(s, params, progress=lambda done, total: bar.update(
+            task, completed=done, total=total))
+
+
+def _print_comparison(table: dict) -> None:
+    i = table["interval"]
+    t = Table(title=f"{table['scenario']} ({table['parameters']}); mean and {i['prob']:.0%} "
+              f"{'equal-tailed' if i['kind'] == 'eti' else i['kind']} credible interval")
+    for column in ("plan", "risk", "risk difference", "relative risk", "NNT", "P(helps)",
+                   "planned time", "expected finish incl. cramps", "median onset km"):
+        t.add_column(column, overflow="fold")
+
+    def pct(x):
+        return f"{100 * x['mean']:.1f}% ({100 * x['lo']:.1f} to {100 * x['hi']:.1f})"
+
+    for row in table["interventions"]:
+        base = row["name"] == "baseline"
+        nnt = row["nnt"]
+        nnt_text = "" if base else (
+            f"{nnt['mean']:.0f} ({nnt['lo']:.0f} to {nnt['hi']:.0f})" if nnt["lo"] is not None
+            else f"{nnt['mean']:.0f} (interval includes no effect)" if nnt["mean"] else "-")
+        e = row["expected_finish_time_s"]
+        t.add_row(
+            escape(row["name"]),
+            pct(row["risk"]),
+            "" if base else f"{100 * row['risk_difference']['mean']:+.1f} pts "
+            f"({100 * row['risk_difference']['lo']:+.1f} to {100 * row['risk_difference']['hi']:+.1f})",
+            "" if base else f"{row['relative_risk']['mean']:.2f} ({row['relative_risk']['lo']:.2f}"
+            f" to {row['relative_risk']['hi']:.2f})",
+            nnt_text,
+            "" if base else f"{row['p_better']:.0%}",
+            _clock(row["finish_time_delta_s"]["mean"], signed=not base) if not base else "",
+            f"{_clock(e['mean'])} ({_clock(e['lo'])} to {_clock(e['hi'])})",
+            f"{row['onset_km']['q50']:.1f}",
+        )
+    out.print(t)
+
+
+def _clock(seconds: float, signed: bool = False) -> str:
+    sign = ("+" if seconds >= 0 else "-") if signed else ""
+    total = round(abs(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{sign}{h}:{m:02d}:{s:02d}"
+
+
+@app.command("scenarios")
+def list_scenarios() -> None:
+    """List the shipped scenarios (use their name with `cramp simulate`)."""
+    from scenarios.spec import LIBRARY, load_scenario
+
+    for path in sorted(LIBRARY.glob("*.toml")):
+        s = load_scenario(path)
+        out.print(f"[bold]{path.stem}[/]: {s.name} ({', '.join(list(s.interventions)[1:])})")
 
 
 def main() -> None:

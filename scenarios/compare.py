@@ -1,0 +1,99 @@
+"""Compare interventions from a simulation result: risk, risk difference, relative risk, number
+needed to treat, probability of helping, time cost and expected finishing time, each with an
+equal-tailed credible interval over the parameter draws; and curves along the course.
+
+Paired comparisons use the same draw under each intervention (common random numbers), so their
+intervals reflect parameter uncertainty only, not Monte Carlo noise from the population.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+INTERVAL_KIND = "eti"
+INTERVAL_PROB = 0.95
+ONSET_QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90)
+
+
+def interval(x: xr.DataArray, prob: float = INTERVAL_PROB) -> dict[str, float]:
+    """Posterior mean and equal-tailed interval over `draw`."""
+    lo, hi = np.quantile(x.to_numpy(), [(1 - prob) / 2, (1 + prob) / 2])
+    return {"mean": float(x.mean()), "lo": float(lo), "hi": float(hi)}
+
+
+def onset_probability(result: xr.Dataset) -> xr.DataArray:
+    """P(first cramp in each segment), runner average, per draw: S(s-1) - S(s)."""
+    survival = result["survival"]
+    before = survival.shift(segment=1, fill_value=1.0)
+    return before - survival
+
+
+def course_curves(result: xr.Dataset) -> xr.Dataset:
+    """Along the course, per intervention and draw: the share of cramps starting per km and the
+    field's hazard per km (cramps per km among runners still without one)."""
+    length = result["segment_end_km"] - result["segment_start_km"]
+    onset = onset_probability(result)
+    before = result["survival"].shift(segment=1, fill_value=1.0)
+    return xr.Dataset({
+        "onset_share_per_km": onset / result["risk"] / length,
+        "hazard_per_km": -np.log(result["survival"] / before) / length,
+        "segment_mid_km": 0.5 * (result["segment_start_km"] + result["segment_end_km"]),
+    })
+
+
+def onset_quantiles_km(result: xr.Dataset, intervention: str) -> dict[str, float]:
+    """Quantiles of the onset km among runners who cramp, over the field and the draws (onsets
+    spread evenly within a segment)."""
+    onset = onset_probability(result).sel(intervention=intervention).mean("draw").to_numpy()
+    cdf = np.concatenate([[0.0], np.cumsum(onset)]) / onset.sum()
+    km = np.concatenate([result["segment_start_km"].to_numpy()[:1],
+                         result["segment_end_km"].to_numpy()])
+    return {f"q{round(q * 100)}": float(np.interp(q, cdf, km)) for q in ONSET_QUANTILES}
+
+
+def nnt(risk_difference: xr.DataArray, prob: float = INTERVAL_PROB) -> dict:
+    """Number needed to treat to prevent one cramp, 1 / absolute risk reduction (Altman 1998):
+    negative values are a number needed to harm. The interval is the inverted interval of the
+    risk reduction; when that interval includes no effect the NNT interval runs through infinity
+    and its bounds are reported as None."""
+    reduction = -risk_difference
+    mean = float(reduction.mean())
+    lo, hi = np.quantile(reduction.to_numpy(), [(1 - prob) / 2, (1 + prob) / 2])
+    point = 1.0 / mean if mean != 0 else None
+    if lo > 0 or hi < 0:
+        return {"mean": point, "lo": float(1.0 / hi), "hi": float(1.0 / lo),
+                "kind": "benefit" if lo > 0 else "harm"}
+    return {"mean": point, "lo": None, "hi": None, "kind": "interval includes no effect"}
+
+
+def comparison(result: xr.Dataset, prob: float = INTERVAL_PROB) -> dict:
+    """The comparison table as a JSON-ready dict: ``interval`` (kind, prob) and
+    ``interventions``, baseline first."""
+    base = result.sel(intervention="baseline")
+    expected = result["planned_finish_time_s"] + result["expected_time_lost_s"]
+    rows = []
+    for name in result["intervention"].to_numpy():
+        r = result.sel(intervention=name)
+        is_base = name == "baseline"
+        difference = r["risk"] - base["risk"]
+        ratio = r["risk"] / base["risk"]
+        expected_delta = expected.sel(intervention=name) - expected.sel(intervention="baseline")
+        planned_delta = float(r["planned_finish_time_s"] - base["planned_finish_time_s"])
+        rows.append({
+            "name": str(name),
+            "description": str(r["description"].item()),
+            "risk": interval(r["risk"], prob),
+            "risk_difference": interval(difference, prob),
+            "relative_risk": interval(ratio, prob),
+            "nnt": None if is_base else nnt(difference, prob),
+            "p_better": None if is_base else float((difference < 0).mean()),
+            "finish_time_delta_s": {"mean": planned_delta, "lo": planned_delta,
+                                    "hi": planned_delta},
+            "expected_time_lost_s": interval(r["expected_time_lost_s"], prob),
+            "expected_finish_time_s": interval(expected.sel(intervention=name), prob),
+            "expected_finish_time_delta_s": interval(expected_delta, prob),
+            "p_faster_expected": None if is_base else float((expected_delta < 0).mean()),
+            "onset_km": onset_quantiles_km(result, name),
+        })
+    return {"interval": {"kind": INTERVAL_KIND, "prob": prob}, "interventions": rows}
