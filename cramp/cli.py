@@ -359,7 +359,8 @@ def simulate(
         params = posterior_params(load_posterior(posterior), draws)
         source = f"posterior {posterior}, {params.sizes['draw']} draws"
         data_sha = file_sha256([posterior])
-    err.print(f"{s.name}: {s.runners.count if not s.runners.single else 'one'} runner(s), "
+    who = "one runner" if s.runners.single else f"{s.runners.count} runners"
+    err.print(f"{s.name}: {who}, "
               f"{len(s.interventions)} plans, parameters from the {source}", highlight=False)
     result = _simulate_with_progress(run_simulation, s, params, dask_address)
     result.attrs.update(provenance_attrs(
@@ -440,6 +441,7 @@ def _clock(seconds: float, signed: bool = False) -> str:
 
 
 @app.command("scenarios")
+@guarded
 def list_scenarios() -> None:
     """List the shipped scenarios (use their name with `cramp simulate`)."""
     from scenarios.spec import LIBRARY, load_scenario
