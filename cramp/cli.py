@@ -419,8 +419,7 @@ def _print_comparison(table: dict) -> None:
         t.add_row(
             escape(row["name"]),
             pct(row["risk"]),
-            "" if base else f"{100 * row['risk_difference']['mean']:+.1f} pts "
-            f"({100 * row['risk_difference']['lo']:+.1f} to {100 * row['risk_difference']['hi']:+.1f})",
+            "" if base else _points(row["risk_difference"]),
             "" if base else f"{row['relative_risk']['mean']:.2f} ({row['relative_risk']['lo']:.2f}"
             f" to {row['relative_risk']['hi']:.2f})",
             nnt_text,
@@ -430,6 +429,10 @@ def _print_comparison(table: dict) -> None:
             f"{row['onset_km']['q50']:.1f}",
         )
     out.print(t)
+
+
+def _points(x: dict) -> str:
+    return f"{100 * x['mean']:+.1f} pts ({100 * x['lo']:+.1f} to {100 * x['hi']:+.1f})"
 
 
 def _clock(seconds: float, signed: bool = False) -> str:

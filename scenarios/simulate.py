@@ -146,7 +146,7 @@ def simulate(
     lost = np.zeros((len(names), n_draw))
     finish = np.zeros(len(names))
     # summed in a fixed order, so the numbers do not depend on which worker finished first
-    for (block, draws), (r, s, t, f) in zip(jobs, results, strict=True):
+    for (_, draws), (r, s, t, f) in zip(jobs, results, strict=True):
         risk[:, draws] += r
         survival[:, draws] += s
         lost[:, draws] += t
