@@ -153,11 +153,13 @@ def plan_race(scenario: Scenario, plan: Plan, block: RunnerBlock,
 def elapsed_at_km_s(seg: Segments, finish_time_s: np.ndarray, split_pct: float,
                     equivalent_km: np.ndarray) -> np.ndarray:
     """Planned elapsed time [s] at the flat-equivalent km points, (point, runner): even effort
-    within each half, the second half `split_pct`% slower than the first."""
+    within each half (by distance), the second half at an effort `split_pct`% slower than the
+    first (time per flat-equivalent km x (1 + split_pct/100))."""
     total = seg.equivalent_end_km[-1]
     half_km = 0.5 * seg.end_km[-1]
     half = np.interp(half_km, seg.end_km, seg.equivalent_end_km, left=0.0)
-    first = finish_time_s / (2.0 + split_pct / 100.0)
+    share = half / total  # of the even-effort time spent in the first half
+    first = finish_time_s * share / (share + (1.0 - share) * (1.0 + split_pct / 100.0))
     second = finish_time_s - first
     in_first = np.minimum(equivalent_km, half) / half
     in_second = np.maximum(equivalent_km - half, 0.0) / (total - half)

@@ -81,3 +81,50 @@ def test_priors_command_lists_every_prior_with_evidence(tmp_path):
     for name in ("relative_pace", "excess_distance", "muscle_damage", "taper", "heat",
                  "cramp_history", "log_hazard_per_km"):
         assert name in result.stdout.replace("\n", "")
+
+
+def test_simulate_on_the_literature_prior_prints_json_and_writes_outputs(tmp_path):
+    args = ("simulate", "city_marathon_warm", "--draws", 40, "--json", "--out", tmp_path / "s")
+    result = cramp(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "literature prior" in result.stderr
+    table = json.loads(result.stdout)
+    assert table["interval"] == {"kind": "eti", "prob": 0.95}
+    names = [row["name"] for row in table["interventions"]]
+    assert names[0] == "baseline" and "3% slower + 14-day taper" in names
+    for name in ("result.nc", "comparison.json", "risk.png", "risk_vs_time.png", "onset.png"):
+        assert (tmp_path / "s" / name).stat().st_size > 0
+    again = cramp(*args, cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    forced = cramp(*args, "--force", cwd=tmp_path)
+    assert forced.returncode == 0 and json.loads(forced.stdout) == table
+
+
+def test_simulate_with_a_posterior_records_provenance(fitted, tmp_path):
+    tmp, _ = fitted
+    result = cramp("simulate", "goal_marathon_runner", "--posterior", tmp / "a.nc", "--draws",
+                   100, "--json", "--out", tmp_path / "s", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "posterior" in json.loads(result.stdout)["parameters"]
+    ds = xr.open_dataset(tmp_path / "s" / "result.nc", engine="h5netcdf")
+    assert ds.sizes["draw"] == 100
+    for key in ("scenario_sha256", "data_sha256", "priors_sha256", "cramp_risk_packages"):
+        assert ds.attrs[key], key
+    assert ds.attrs["seed"] == 4  # the scenario file's seed
+
+
+@pytest.mark.parametrize("edit, key", [
+    (lambda raw: raw + '\n[[intervention]]\nname = "x"\nice_bath = true\n', "ice_bath"),
+    (lambda raw: raw.replace('start_time = "08:30"', 'start_time = "11:30"'), "weather.hours"),
+    (lambda raw: raw.replace("distance_km = 42.195", "distance_km = -42.195"), "distance_km"),
+    (lambda raw: raw.replace('target_time = "3:30:00"', 'target_time = "9:30:00"'), "walking"),
+])
+def test_bad_scenario_exits_2_naming_the_key(tmp_path, edit, key):
+    from scenarios.spec import LIBRARY
+
+    path = tmp_path / "bad.toml"
+    path.write_text(edit((LIBRARY / "goal_marathon_runner.toml").read_text()))
+    result = cramp("simulate", path, "--draws", 10, "--out", tmp_path / "o", cwd=tmp_path)
+    assert result.returncode == 2
+    assert key in result.stderr and "bad.toml" in result.stderr
+    assert "Traceback" not in result.stderr
