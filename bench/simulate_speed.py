@@ -127,7 +127,7 @@ def main() -> None:
     print(f"{'naive Python loop (subset)':34s} {n_cells / naive:9.0f} {naive / 1e9:10.4f} "
           f"{n_cells / naive / sim2:18.0f}x  (extrapolated)")
     print("\npeak memory (tracemalloc: numpy + Python allocations during simulate)")
-    for runners, n_draws in ((10_000, 200), (100_000, 200)):
+    for runners, n_draws in ((10_000, args.draws), (100_000, args.draws // 4)):
         mb = peak_memory_mb(scenario_with(runners), params.isel(draw=slice(0, n_draws)))
         print(f"  {runners:>7d} runners x {n_draws} draws: {mb:7.1f} MB")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -12,8 +12,9 @@ caller owns the dask client; the numbers are the same either way).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -139,7 +140,7 @@ def simulate(
     names = list(scenario.interventions)
     jobs = [(b, slice(d, d + TASK_DRAWS)) for b in range(n_blocks(scenario.runners))
             for d in range(0, coef.n_draws, TASK_DRAWS)]
-    results = _run(scenario, names, coef, jobs, backend, n_threads, progress, n_nodes)
+    results = _in_order(scenario, names, coef, jobs, backend, n_threads, progress, n_nodes)
     n_draw = coef.n_draws
     risk = np.zeros((len(names), n_draw))
     survival = np.zeros((len(names), n_draw, len(segments.start_km)))
@@ -155,27 +156,33 @@ def simulate(
     return _result(scenario, names, params, segments, risk, survival, lost, finish)
 
 
-def _run(scenario, names, coef, jobs, backend, n_threads, progress, n_nodes):
+def _in_order(scenario, names, coef, jobs, backend, n_threads, progress, n_nodes):
+    """Yield each job's result in job order, with a bounded number of tasks in flight so that
+    memory does not grow with the number of runner blocks."""
     total = len(jobs)
+    window = max(2, 2 * n_threads)
     if backend == "dask":
         import dask
 
-        tasks = [dask.delayed(_task)(scenario, names, b, coef[d], n_nodes) for b, d in jobs]
-        results = dask.compute(*tasks)
-        if progress:
-            progress(total, total)
-        return list(results)
+        window = 64
+        for start in range(0, total, window):
+            batch = [dask.delayed(_task)(scenario, names, b, coef[d], n_nodes)
+                     for b, d in jobs[start:start + window]]
+            yield from dask.compute(*batch)
+            if progress:
+                progress(min(start + window, total), total)
+        return
     if backend != "threads":
         raise ValueError(f"unknown backend {backend!r} (threads or dask)")
-    results = [None] * total
     with ThreadPoolExecutor(max_workers=n_threads) as pool:
-        futures = {pool.submit(_task, scenario, names, b, coef[d], n_nodes): i
-                   for i, (b, d) in enumerate(jobs)}
-        for done, future in enumerate(as_completed(futures), start=1):
-            results[futures[future]] = future.result()
+        pending = deque()
+        for done in range(total):
+            while len(pending) < window and done + len(pending) < total:
+                b, d = jobs[done + len(pending)]
+                pending.append(pool.submit(_task, scenario, names, b, coef[d], n_nodes))
+            yield pending.popleft().result()
             if progress:
-                progress(done, total)
-    return results
+                progress(done + 1, total)
 
 
 def _result(scenario, names, params, segments, risk, survival, lost, finish) -> xr.Dataset:
