@@ -331,7 +331,7 @@ def simulate(
     from model.priors import load_priors
     from model.provenance import check_writable, provenance_attrs, write_atomic
     from model.records import file_sha256
-    from scenarios.compare import comparison
+    from scenarios.compare import comparison, course_table
     from scenarios.plots import plot_onset, plot_risk, plot_risk_vs_time
     from scenarios.simulate import simulate as run_simulation
     from scenarios.spec import load_scenario
@@ -344,7 +344,8 @@ def simulate(
     out_dir = out_dir or Path("results/simulate") / Path(s.path).stem
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {k: out_dir / f for k, f in (("nc", "result.nc"), ("json", "comparison.json"),
-                                         ("risk", "risk.png"), ("time", "risk_vs_time.png"),
+                                         ("course", "course.csv"), ("risk", "risk.png"),
+                                         ("time", "risk_vs_time.png"),
                                          ("onset", "onset.png"))}
     for path in paths.values():
         check_writable(path, force)
@@ -372,6 +373,7 @@ def simulate(
     table["parameters"] = source
     write_atomic(paths["nc"], lambda tmp: result.to_netcdf(tmp, engine="h5netcdf"))
     write_atomic(paths["json"], lambda tmp: tmp.write_text(json.dumps(table, indent=2)))
+    write_atomic(paths["course"], lambda tmp: course_table(result).to_csv(tmp, index=False))
     write_atomic(paths["risk"], lambda tmp: plot_risk(table, s.name, tmp))
     write_atomic(paths["time"], lambda tmp: plot_risk_vs_time(table, s.name, tmp))
     write_atomic(paths["onset"], lambda tmp: plot_onset(result, s.name, tmp))

@@ -97,3 +97,23 @@ def comparison(result: xr.Dataset, prob: float = INTERVAL_PROB) -> dict:
             "onset_km": onset_quantiles_km(result, name),
         })
     return {"interval": {"kind": INTERVAL_KIND, "prob": prob}, "interventions": rows}
+
+
+def course_table(result: xr.Dataset, prob: float = INTERVAL_PROB):
+    """Per intervention and km: the share of cramps starting per km and the field's hazard per
+    km, each as mean and equal-tailed interval over the draws (a long-format DataFrame)."""
+
+    curves = course_curves(result)
+    lo, hi = (1 - prob) / 2, (1 + prob) / 2
+    frames = []
+    for name in ("onset_share_per_km", "hazard_per_km"):
+        x = curves[name]
+        frames.append(xr.Dataset({
+            f"{name}_mean": x.mean("draw"),
+            f"{name}_lo": x.quantile(lo, "draw").drop_vars("quantile"),
+            f"{name}_hi": x.quantile(hi, "draw").drop_vars("quantile"),
+        }))
+    table = xr.merge([*frames, result[["segment_start_km", "segment_end_km"]]])
+    table = table.reset_coords("description", drop=True).to_dataframe().reset_index()
+    return table[["intervention", "segment", "segment_start_km", "segment_end_km",
+                  *[c for c in table.columns if c.startswith(("onset", "hazard"))]]]

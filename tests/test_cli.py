@@ -92,7 +92,8 @@ def test_simulate_on_the_literature_prior_prints_json_and_writes_outputs(tmp_pat
     assert table["interval"] == {"kind": "eti", "prob": 0.95}
     names = [row["name"] for row in table["interventions"]]
     assert names[0] == "baseline" and "3% slower + 14-day taper" in names
-    for name in ("result.nc", "comparison.json", "risk.png", "risk_vs_time.png", "onset.png"):
+    for name in ("result.nc", "comparison.json", "course.csv", "risk.png", "risk_vs_time.png",
+                 "onset.png"):
         assert (tmp_path / "s" / name).stat().st_size > 0
     again = cramp(*args, cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
