@@ -158,18 +158,23 @@ def load_posterior(path: Path) -> xr.DataTree:
     return xr.open_datatree(path, engine="h5netcdf").load()
 
 
-def posterior_params(tree: xr.DataTree, max_draws: int | None = None) -> xr.Dataset:
-    """The posterior's parameter draws with chain and draw stacked into one `draw` dim, evenly
-    thinned to at most `max_draws` (deterministic: every k-th draw)."""
+def posterior_params(tree: xr.DataTree, max_draws: int | None = None, *,
+                     stacked: bool = True) -> xr.Dataset:
+    """The posterior's parameters (and the race effects' `race_z` when present). `stacked`:
+    chain and draw stacked into one `draw` dim, evenly thinned to at most `max_draws`
+    (deterministic: every k-th draw); otherwise (chain, draw) as sampled."""
     missing = [name for name in REPORTED if name not in tree["posterior"]]
     if missing:
         from model.errors import InputError
 
         raise InputError(f"posterior lacks {', '.join(missing)}: not a `cramp fit` result")
-    post = tree["posterior"].to_dataset()[list(REPORTED)].reset_coords(drop=True)
-    stacked = post.stack(sample=("chain", "draw")).reset_index("sample", drop=True)
-    stacked = stacked.rename(sample="draw").transpose("draw", ...)
-    if max_draws is not None and stacked.sizes["draw"] > max_draws:
-        step = stacked.sizes["draw"] / max_draws
-        stacked = stacked.isel(draw=(np.arange(max_draws) * step).astype(int))
-    return stacked.assign_coords(draw=np.arange(stacked.sizes["draw"]))
+    names = [*REPORTED, *(["race_z"] if "race_z" in tree["posterior"] else [])]
+    post = tree["posterior"].to_dataset()[names].reset_coords(drop=True)
+    if not stacked:
+        return post
+    stacked_post = post.stack(sample=("chain", "draw")).reset_index("sample", drop=True)
+    stacked_post = stacked_post.rename(sample="draw").transpose("draw", ...)
+    if max_draws is not None and stacked_post.sizes["draw"] > max_draws:
+        step = stacked_post.sizes["draw"] / max_draws
+        stacked_post = stacked_post.isel(draw=(np.arange(max_draws) * step).astype(int))
+    return stacked_post.assign_coords(draw=np.arange(stacked_post.sizes["draw"]))

@@ -1,14 +1,15 @@
-"""Figures people would rather look at than read: the prior predictive check."""
+"""Figures people would rather look at than read: the prior predictive check, prior vs
+posterior, the onset check and the data for the calibration plot.
+
+No backend is forced: files are written with savefig, and notebooks show figures inline."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import xarray as xr  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import xarray as xr
 
 
 def plot_prior_predictive(pp: xr.Dataset, path: Path) -> None:
@@ -35,3 +36,58 @@ def plot_prior_predictive(pp: xr.Dataset, path: Path) -> None:
     ax_onset.legend()
     fig.savefig(path, dpi=110, format="png")
     plt.close(fig)
+
+
+def plot_prior_posterior(posterior: xr.Dataset, priors, truth: dict | None = None):
+    """One panel per factor: the literature prior (normal density) against the posterior draws
+    (histogram), with the true value when the data are synthetic. Returns the figure."""
+    from scipy import stats
+
+    from model.priors import FACTORS
+
+    fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
+    beta = posterior["beta"]
+    for ax, name, mu, sigma in zip(axes.ravel(), FACTORS, priors.factor_mu(),
+                                   priors.factor_sigma(), strict=True):
+        draws = beta.sel(factor=name).to_numpy().ravel()
+        grid = np.linspace(min(mu - 3 * sigma, draws.min()), max(mu + 3 * sigma, draws.max()), 300)
+        ax.plot(grid, stats.norm.pdf(grid, mu, sigma), color="grey", label="prior")
+        ax.hist(draws, bins=40, density=True, alpha=0.6, label="posterior")
+        if truth is not None and name in truth:
+            ax.axvline(truth[name], color="black", ls="--", label="true value")
+        ax.set_title(name)
+        ax.set_xlabel("log hazard ratio per unit")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_onset_check(check: xr.Dataset):
+    """Observed share of onsets per distance band against the model's, with its interval."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    mid = 0.5 * (check["band_start_km"] + check["band_end_km"]).to_numpy()
+    width = float(check["band_end_km"][0] - check["band_start_km"][0])
+    ax.bar(mid, 100 * check["observed_share"], width=0.9 * width, alpha=0.5,
+           label=f"observed ({check.attrs['n_onsets']} onsets)")
+    ax.errorbar(mid, 100 * check["predicted_share"],
+                yerr=[100 * (check["predicted_share"] - check["predicted_lo"]),
+                      100 * (check["predicted_hi"] - check["predicted_share"])],
+                fmt="o", color="black", capsize=3,
+                label=f"model (mean, {check.attrs['interval']} interval)")
+    ax.set_xlabel("onset distance band [km]")
+    ax.set_ylabel("share of onsets [%]")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def calibration_tree(probability: xr.DataArray, cramped: np.ndarray, seed: int = 0) -> xr.DataTree:
+    """A DataTree for ArviZ's PAV-adjusted calibration plot (`az.plot_ppc_pava`): posterior
+    predictive cramps drawn from each draw's probability (seeded) and the observed outcomes."""
+    rng = np.random.default_rng(seed)
+    p = probability.transpose("chain", "draw", "record")
+    predicted = (rng.random(p.shape) < p.to_numpy()).astype(int)
+    return xr.DataTree.from_dict({
+        "posterior_predictive": xr.Dataset({"cramped": (("chain", "draw", "record"), predicted)}),
+        "observed_data": xr.Dataset({"cramped": ("record", np.asarray(cramped, int))}),
+    })

@@ -117,3 +117,59 @@ def course_table(result: xr.Dataset, prob: float = INTERVAL_PROB):
     table = table.reset_coords("description", drop=True).to_dataframe().reset_index()
     return table[["intervention", "segment", "segment_start_km", "segment_end_km",
                   *[c for c in table.columns if c.startswith(("onset", "hazard"))]]]
+
+
+def _likelihood_words(p: float) -> str:
+    """Verbal probability of helping (after the IPCC likelihood scale, coarsened)."""
+    if p >= 0.95:
+        return "very likely lowers"
+    if p >= 0.80:
+        return "probably lowers"
+    if p > 0.20:
+        return "may or may not lower"
+    if p > 0.05:
+        return "probably raises"
+    return "very likely raises"
+
+
+def _duration(seconds: float) -> str:
+    minutes = abs(seconds) / 60
+    return f"{minutes:.0f} min" if minutes >= 1 else f"{abs(seconds):.0f} s"
+
+
+def plain_language(table: dict) -> list[str]:
+    """Sentences a coach can read, generated from the comparison table's numbers only."""
+    rows = table["interventions"]
+    base = rows[0]
+    prob = f"{table['interval']['prob']:.0%}"
+    r = base["risk"]
+    lines = [f"As planned, the chance of a cramp is {r['mean']:.0%} ({prob} interval "
+             f"{r['lo']:.0%} to {r['hi']:.0%}); cramps start at km {base['onset_km']['q50']:.0f} "
+             f"on median, half of them between km {base['onset_km']['q25']:.0f} and "
+             f"{base['onset_km']['q75']:.0f}."]
+    for row in rows[1:]:
+        d, nnt = row["risk_difference"], row["nnt"]
+        text = (f"{row['name']}: {_likelihood_words(row['p_better'])} the risk "
+                f"(probability it helps {row['p_better']:.0%}); risk {row['risk']['mean']:.0%}, "
+                f"a change of {100 * d['mean']:+.1f} percentage points ({prob} interval "
+                f"{100 * d['lo']:+.1f} to {100 * d['hi']:+.1f}).")
+        if nnt["lo"] is not None and nnt["kind"] == "benefit":
+            text += f" About one runner in {nnt['mean']:.0f} making this change avoids a cramp."
+        planned = row["finish_time_delta_s"]["mean"]
+        expected = row["expected_finish_time_delta_s"]
+        if planned > 0:
+            text += f" It costs {_duration(planned)} of planned time"
+            text += (f"; counting time lost to cramps the expected finish is "
+                     f"{_duration(expected['mean'])} "
+                     f"{'later' if expected['mean'] > 0 else 'earlier'}"
+                     f" (probability of finishing sooner on average "
+                     f"{row['p_faster_expected']:.0%}).")
+        elif expected["mean"] < 0:
+            text += (f" It costs no planned time and, counting time lost to cramps, saves "
+                     f"{_duration(expected['mean'])} on average.")
+        lines.append(text)
+    best = min(rows, key=lambda row: row["risk"]["mean"])
+    fastest = min(rows, key=lambda row: row["expected_finish_time_s"]["mean"])
+    lines.append(f"Lowest risk: {best['name']} ({best['risk']['mean']:.0%}). Fastest expected "
+                 f"finish once cramps are counted: {fastest['name']}.")
+    return lines

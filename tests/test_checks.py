@@ -91,3 +91,38 @@ def test_loo_of_the_binary_outcome_runs_on_weights_of_the_full_likelihood(tiny, 
     # with the binary likelihood as its own weights it is plain PSIS-LOO
     plain = loo_binary(chains(binary), chains(binary), "plain")
     assert np.isfinite(plain.elpd)
+
+
+def test_simple_model_likelihood_per_runner(tiny, priors):  # noqa: F811
+    from scipy import stats
+
+    from model.simple_model import (
+        COVARIATES,
+        build_simple_model,
+        race_level_covariates,
+        simple_runner_log_likelihood,
+    )
+
+    rng = np.random.default_rng(0)
+    post = xr.Dataset({"intercept": (("chain", "draw"), rng.normal(-2, 0.3, (1, 3))),
+                       "b": (("chain", "draw", "covariate"), rng.normal(0, 0.5, (1, 3, 8)))},
+                      coords={"covariate": list(COVARIATES)})
+    ll = simple_runner_log_likelihood(post, tiny)
+    x = race_level_covariates(tiny)
+    assert float(x["excess_distance"][0]) == pytest.approx((42.195 - 0.5 * 0.195 - 30) / 10,
+                                                           abs=0.06)
+    cramped = (tiny["outcome"] != NO_CRAMP).to_numpy()
+    for d in range(3):
+        p = post.isel(chain=0, draw=d)
+        logit = float(p["intercept"]) + sum(float(p["b"].sel(covariate=c)) * x[c].to_numpy()
+                                            for c in COVARIATES)
+        record_ll = stats.bernoulli.logpmf(cramped, 1 / (1 + np.exp(-logit)))
+        np.testing.assert_allclose(float(ll.isel(chain=0, draw=d).sum()), record_ll.sum())
+        assert float(ll.isel(chain=0, draw=d).sel(runner="A")) == pytest.approx(
+            record_ll[tiny["runner_index"].to_numpy() == 0].sum())
+    # the PyMC version of the same model has the same log-likelihood
+    model = build_simple_model(tiny, priors)
+    fn = model.compile_fn(model.logp(vars=[model["cramped"]]), inputs=model.value_vars)
+    p = post.isel(chain=0, draw=0)
+    assert fn({"intercept": float(p["intercept"]), "b": p["b"].to_numpy()}) == pytest.approx(
+        float(ll.isel(chain=0, draw=0).sum()))

@@ -3,6 +3,7 @@ own likelihood and against coin flips), directions and sizes of effects, and das
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -383,3 +384,20 @@ def test_json_shape_for_scripts(priors):
         assert key in row
     assert set(row["risk"]) == {"mean", "lo", "hi"}
     assert set(row["onset_km"]) == {"q10", "q25", "q50", "q75", "q90"}
+
+
+def test_plain_language_is_generated_from_the_numbers(priors):
+    from scenarios.compare import plain_language
+
+    result = simulate(load_scenario("goal_marathon_runner"), draws(priors, n=200))
+    table = comparison(result)
+    lines = plain_language(table)
+    assert len(lines) == len(table["interventions"]) + 1
+    slower = table["interventions"][1]
+    assert f"{slower['risk']['mean']:.0%}" in lines[1] and f"{slower['p_better']:.0%}" in lines[1]
+    # the words follow the probability of helping
+    flipped = copy.deepcopy(table)
+    flipped["interventions"][1]["p_better"] = 0.02
+    assert "very likely raises" in plain_language(flipped)[1]
+    flipped["interventions"][1]["p_better"] = 0.97
+    assert "very likely lowers" in plain_language(flipped)[1]
