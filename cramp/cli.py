@@ -1,4 +1,5 @@
-"""The `cramp` command line: priors, check, synth, fit, prior-check, simulate and scenarios.
+"""The `cramp` command line: priors, check, synth, fit, prior-check, simulate, scenarios and
+report.
 
 Exit codes: 0 success; 2 bad input (the message names file, row, column and rule); 1 internal
 failure; 3 `fit --strict` when the convergence diagnostics fail.
@@ -454,6 +455,27 @@ def list_scenarios() -> None:
     for path in sorted(LIBRARY.glob("*.toml")):
         s = load_scenario(path)
         out.print(f"[bold]{path.stem}[/]: {s.name} ({', '.join(list(s.interventions)[1:])})")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@guarded
+def report(
+    ctx: typer.Context,
+    notebook: Annotated[str, typer.Argument(
+        help="a notebook in notebooks/ by name (evidence_to_priors, fitting_logged_data, "
+        "what_if_coach) or a path to a jupytext .py notebook; then -p KEY VALUE (repeatable) "
+        "for its parameters cell, e.g. -p draws 200 -p seed 3")],
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path(
+        "results/reports"),
+    force: ForceOpt = False,
+) -> None:
+    """Execute a notebook headless (papermill) into results/reports/ as HTML, recording the git
+    commit, package versions, parameters, data hash and seed in the report."""
+    from cramp.report import parse_parameters, run_report
+
+    parameters = parse_parameters(ctx.args)
+    html = run_report(notebook, parameters, out_dir, force=force, progress=sys.stderr.isatty())
+    out.print(f"wrote {html} (and the executed notebook next to it)")
 
 
 def main() -> None:

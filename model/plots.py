@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 
-def plot_prior_predictive(pp: xr.Dataset, path: Path) -> None:
+def plot_prior_predictive(pp: xr.Dataset, path: Path | None = None):
     """Incidence across prior draws (left) and where cramps start along the course (right)."""
     fig, (ax_inc, ax_onset) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     for field in pp["field"].to_numpy():
@@ -34,8 +34,7 @@ def plot_prior_predictive(pp: xr.Dataset, path: Path) -> None:
     ax_onset.set_ylabel("share of cramps starting per km [% / km]")
     ax_onset.set_title("Where do cramps start? (90% band over prior draws)")
     ax_onset.legend()
-    fig.savefig(path, dpi=110, format="png")
-    plt.close(fig)
+    return finish_figure(fig, path, 110)
 
 
 def plot_prior_posterior(posterior: xr.Dataset, priors, truth: dict | None = None):
@@ -91,3 +90,12 @@ def calibration_tree(probability: xr.DataArray, cramped: np.ndarray, seed: int =
         "posterior_predictive": xr.Dataset({"cramped": (("chain", "draw", "record"), predicted)}),
         "observed_data": xr.Dataset({"cramped": ("record", np.asarray(cramped, int))}),
     })
+
+
+def finish_figure(fig, path: Path | None, dpi: int):
+    """Save and close the figure when a path is given (command line); else return it (notebooks
+    show it inline)."""
+    if path is not None:
+        fig.savefig(path, dpi=dpi, format="png")
+        plt.close(fig)
+    return fig

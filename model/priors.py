@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from model.errors import InputError
@@ -62,6 +62,17 @@ class Priors:
 
     def factor_sigma(self) -> list[float]:
         return [self.entries[f].sigma for f in FACTORS]
+
+    def with_prior(self, name: str, *, mu: float | None = None,
+                   sigma: float | None = None) -> Priors:
+        """A copy with one prior changed (for sensitivity analyses); its `path` and `sha256`
+        say it was changed, so outputs made with it are not mistaken for the file's."""
+        old = self.entries[name]
+        new = replace(old, mu=old.mu if mu is None else float(mu),
+                      sigma=old.sigma if sigma is None else float(sigma))
+        label = f"{name}={new.mu:g}+-{new.sigma:g}"
+        return Priors(f"{self.path} [{label}]", hashlib.sha256(
+            f"{self.sha256}:{label}".encode()).hexdigest(), {**self.entries, name: new})
 
     def table_rows(self) -> list[dict[str, str]]:
         """One row per prior, for printing and for the provenance stored with every output."""

@@ -173,3 +173,24 @@ def plain_language(table: dict) -> list[str]:
     lines.append(f"Lowest risk: {best['name']} ({best['risk']['mean']:.0%}). Fastest expected "
                  f"finish once cramps are counted: {fastest['name']}.")
     return lines
+
+
+def comparison_frame(table: dict):
+    """The comparison table as a flat DataFrame (one row per plan; risks in %, times in min)."""
+    import pandas as pd
+
+    records = []
+    for row in table["interventions"]:
+        flat = {"plan": row["name"], "changes": row["description"]}
+        for key, scale, unit in (("risk", 100, "%"), ("risk_difference", 100, "pts"),
+                                 ("relative_risk", 1, ""),
+                                 ("expected_finish_time_delta_s", 1 / 60, "min")):
+            for part in ("mean", "lo", "hi"):
+                flat[f"{key} {part}{' [' + unit + ']' if unit else ''}"] = (
+                    row[key][part] * scale)
+        flat["NNT"] = row["nnt"]["mean"] if row["nnt"] else None
+        flat["P(helps)"] = row["p_better"]
+        flat["planned time delta [min]"] = row["finish_time_delta_s"]["mean"] / 60
+        flat["median onset [km]"] = row["onset_km"]["q50"]
+        records.append(flat)
+    return pd.DataFrame(records).set_index("plan")

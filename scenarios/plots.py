@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from model.plots import finish_figure
 from scenarios.compare import course_curves
 
 
@@ -17,7 +18,7 @@ def _interval_label(table: dict) -> str:
     return f"{i['prob']:.0%} {'equal-tailed' if i['kind'] == 'eti' else i['kind']} interval"
 
 
-def plot_risk(table: dict, title: str, path: Path) -> None:
+def plot_risk(table: dict, title: str, path: Path | None = None):
     """Risk of a cramp per intervention, posterior mean with its interval."""
     rows = table["interventions"]
     fig, ax = plt.subplots(figsize=(7, 0.55 * len(rows) + 1.6))
@@ -37,11 +38,10 @@ def plot_risk(table: dict, title: str, path: Path) -> None:
     ax.set_title(title)
     ax.margins(x=0.25)
     fig.tight_layout()
-    fig.savefig(path, dpi=120, format="png")
-    plt.close(fig)
+    return finish_figure(fig, path, 120)
 
 
-def plot_risk_vs_time(table: dict, title: str, path: Path) -> None:
+def plot_risk_vs_time(table: dict, title: str, path: Path | None = None):
     """Change in risk (paired with the baseline, draw by draw) against the planned time cost,
     and against the expected finishing time once time lost to cramps is counted."""
     rows = table["interventions"]
@@ -65,11 +65,10 @@ def plot_risk_vs_time(table: dict, title: str, path: Path) -> None:
     axes[1].legend(fontsize=8, loc="best")
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120, format="png")
-    plt.close(fig)
+    return finish_figure(fig, path, 120)
 
 
-def plot_onset(result: xr.Dataset, title: str, path: Path) -> None:
+def plot_onset(result: xr.Dataset, title: str, path: Path | None = None):
     """Where cramps start: share of the cramps starting per km along the course (posterior
     mean), and the field's hazard per km with its 95% interval for the baseline."""
     curves = course_curves(result)
@@ -90,5 +89,5 @@ def plot_onset(result: xr.Dataset, title: str, path: Path) -> None:
     axes[1].legend(fontsize=8)
     axes[0].set_title(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=120, format="png")
-    plt.close(fig)
+    return finish_figure(fig, path, 120)
+

@@ -49,3 +49,20 @@ def test_malformed_priors_file_names_the_key(tmp_path, priors, old, new, message
     bad.write_text(text.replace(old, new, 1))
     with pytest.raises(InputError, match=re.escape(message)):
         load_priors(bad)
+
+
+def test_every_cited_study_is_in_the_evidence_table(priors):
+    from model.evidence import cited_by, load_evidence
+
+    evidence = load_evidence()
+    assert list(evidence["id"][:3]) == ["E1", "E2", "E3"] and len(evidence) >= 14
+    cited = {e for p in priors.entries.values() for e in p.evidence}
+    assert cited <= set(evidence["id"]), cited - set(evidence["id"])
+    table = cited_by(evidence, priors)
+    assert "relative_pace" in table.set_index("id").loc["E2", "cited_by"]
+
+
+def test_changed_prior_is_a_labelled_copy(priors):
+    wide = priors.with_prior("heat", sigma=0.6)
+    assert wide["heat"].sigma == 0.6 and priors["heat"].sigma != 0.6
+    assert wide.sha256 != priors.sha256 and "heat" in wide.path

@@ -401,3 +401,14 @@ def test_plain_language_is_generated_from_the_numbers(priors):
     assert "very likely raises" in plain_language(flipped)[1]
     flipped["interventions"][1]["p_better"] = 0.97
     assert "very likely lowers" in plain_language(flipped)[1]
+
+
+def test_comparison_frame_flattens_the_table(priors):
+    from scenarios.compare import comparison_frame
+
+    table = comparison(simulate(parse_scenario(doc()), draws(priors, n=20)))
+    frame = comparison_frame(table)
+    assert list(frame.index) == ["baseline", "slower"]
+    assert frame.loc["slower", "risk mean [%]"] == pytest.approx(
+        100 * table["interventions"][1]["risk"]["mean"])
+    assert frame.loc["slower", "planned time delta [min]"] == pytest.approx(0.03 * 215)

@@ -1,0 +1,113 @@
+"""Execute a jupytext notebook headless with parameters (papermill) and render it as HTML into
+results/reports/, with a header recording how the report was made."""
+
+from __future__ import annotations
+
+import ast
+import json
+import tempfile
+from pathlib import Path
+
+from model.errors import InputError
+from model.provenance import check_writable, git_commit, package_versions, write_atomic
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+def resolve_notebook(name: str | Path) -> Path:
+    """A path to a jupytext .py notebook, or the name of one in notebooks/."""
+    path = Path(name)
+    if path.exists():
+        return path
+    candidate = NOTEBOOKS / f"{path.stem}.py"
+    if candidate.exists():
+        return candidate
+    names = ", ".join(sorted(p.stem for p in NOTEBOOKS.glob("*.py")))
+    raise InputError(f"{name}: no such notebook (available: {names})")
+
+
+def parse_value(text: str):
+    """A parameter value from the command line: a Python literal (number, bool, list, quoted
+    string) or else the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_parameters(args: list[str]) -> dict:
+    """`-p KEY VALUE` pairs (repeatable) from the command line."""
+    parameters, rest = {}, list(args)
+    while rest:
+        flag = rest.pop(0)
+        if flag not in ("-p", "--parameter") or len(rest) < 2:
+            raise InputError(f"unexpected {' '.join([flag, *rest])!r}: parameters are given as "
+                             "-p KEY VALUE")
+        key, value = rest.pop(0), rest.pop(0)
+        parameters[key] = parse_value(value)
+    return parameters
+
+
+def notebook_parameters(path: Path) -> dict:
+    """The names and defaults of the notebook's `parameters` cell."""
+    import jupytext
+    import papermill
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ipynb = Path(tmp) / f"{path.stem}.ipynb"
+        jupytext.write(jupytext.read(path), ipynb)
+        found = papermill.inspect_notebook(str(ipynb))
+    return {name: info["default"] for name, info in found.items()}
+
+
+def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: bool = False,
+               progress: bool = False) -> Path:
+    """Execute the notebook with `parameters` and write `<out_dir>/<name>.html` (and the executed
+    .ipynb next to it). Unknown parameter names are an InputError."""
+    import jupytext
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    path = resolve_notebook(notebook)
+    known = notebook_parameters(path)
+    unknown = sorted(set(parameters) - set(known))
+    if unknown:
+        raise InputError(f"{path}: unknown parameter(s) {', '.join(unknown)} "
+                         f"(the notebook's parameters: {', '.join(known)})")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path, ipynb_path = out_dir / f"{path.stem}.html", out_dir / f"{path.stem}.ipynb"
+    for target in (html_path, ipynb_path):
+        check_writable(target, force)
+    with tempfile.TemporaryDirectory() as tmp:
+        source, executed = Path(tmp) / "in.ipynb", Path(tmp) / "out.ipynb"
+        nb = jupytext.read(path)
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(_header(path, parameters, known)))
+        jupytext.write(nb, source)
+        try:
+            papermill.execute_notebook(str(source), str(executed), parameters=parameters,
+                                       kernel_name="python3", progress_bar=progress,
+                                       cwd=str(NOTEBOOKS.parent))
+        except papermill.PapermillExecutionError as exc:
+            raise RuntimeError(f"{path}: cell {exc.exec_count} failed: {exc.ename}: "
+                               f"{exc.evalue}") from exc
+        result = nbformat.read(executed, as_version=4)
+    html, _ = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True
+                           ).from_notebook_node(result)
+    write_atomic(ipynb_path, lambda tmp: nbformat.write(result, tmp))
+    write_atomic(html_path, lambda tmp: tmp.write_text(html, encoding="utf-8"))
+    return html_path
+
+
+def _header(path: Path, parameters: dict, defaults: dict) -> str:
+    used = {**defaults, **parameters}
+    versions = package_versions()
+    return "\n".join([
+        f"**Report** `{path.name}` executed by `cramp report` — git commit `{git_commit()}`.",
+        "",
+        f"Parameters: `{json.dumps(used, default=str)}`",
+        "",
+        "Packages: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+        "",
+        "Data hash, seed and priors used are printed in the provenance section at the end.",
+    ])

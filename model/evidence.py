@@ -1,0 +1,31 @@
+"""The evidence table behind the priors (docs/evidence.md, a copy of the team's evidence notes),
+as a DataFrame, and which priors cite each study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from model.priors import Priors
+
+EVIDENCE_PATH = Path(__file__).resolve().parent.parent / "docs" / "evidence.md"
+
+
+def load_evidence(path: str | Path = EVIDENCE_PATH) -> pd.DataFrame:
+    """The studies table (id, study, design, outcome, key figures) of the evidence notes."""
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| E") and len(cells) >= 5:
+            rows.append(cells[:4] + [" | ".join(cells[4:])])
+    return pd.DataFrame(rows, columns=["id", "study", "design", "outcome", "key_figures"])
+
+
+def cited_by(evidence: pd.DataFrame, priors: Priors) -> pd.DataFrame:
+    """The evidence table with a column naming the priors that cite each study."""
+    citing = {row_id: [] for row_id in evidence["id"]}
+    for prior in priors.entries.values():
+        for e in prior.evidence:
+            citing.setdefault(e, []).append(prior.name)
+    return evidence.assign(cited_by=[", ".join(citing.get(i, [])) for i in evidence["id"]])
