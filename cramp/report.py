@@ -50,12 +50,11 @@ def parse_parameters(args: list[str]) -> dict:
 
 def notebook_parameters(path: Path) -> dict:
     """The names and defaults of the notebook's `parameters` cell."""
-    import jupytext
     import papermill
 
     with tempfile.TemporaryDirectory() as tmp:
         ipynb = Path(tmp) / f"{path.stem}.ipynb"
-        jupytext.write(jupytext.read(path), ipynb)
+        _write_ipynb(_read_notebook(path), ipynb)
         found = papermill.inspect_notebook(str(ipynb))
     return {name: info["default"] for name, info in found.items()}
 
@@ -64,7 +63,6 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
                progress: bool = False) -> Path:
     """Execute the notebook with `parameters` and write `<out_dir>/<name>.html` (and the executed
     .ipynb next to it). Unknown parameter names are an InputError."""
-    import jupytext
     import nbformat
     import papermill
     from nbconvert import HTMLExporter
@@ -81,9 +79,9 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
         check_writable(target, force)
     with tempfile.TemporaryDirectory() as tmp:
         source, executed = Path(tmp) / "in.ipynb", Path(tmp) / "out.ipynb"
-        nb = jupytext.read(path)
+        nb = _read_notebook(path)
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(_header(path, parameters, known)))
-        jupytext.write(nb, source)
+        _write_ipynb(nb, source)
         try:
             papermill.execute_notebook(str(source), str(executed), parameters=parameters,
                                        kernel_name="python3", progress_bar=progress,
@@ -97,6 +95,21 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
     write_atomic(ipynb_path, lambda tmp: nbformat.write(result, tmp))
     write_atomic(html_path, lambda tmp: tmp.write_text(html, encoding="utf-8"))
     return html_path
+
+
+def _read_notebook(path: Path):
+    import jupytext
+
+    nb = jupytext.read(path)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    return nb
+
+
+def _write_ipynb(nb, path: Path) -> None:
+    import jupytext
+
+    jupytext.write(nb, path)
 
 
 def _header(path: Path, parameters: dict, defaults: dict) -> str:

@@ -139,8 +139,11 @@ def cramp_probability_by_record(features: xr.Dataset, params: xr.Dataset, *,
 def onset_check(features: xr.Dataset, params: xr.Dataset, bin_km: float = 5.0,
                 prob: float = 0.95) -> xr.Dataset:
     """Among races that ended with a cramp of known onset: observed share of onsets per `bin_km`
-    band, against the model's share for those same races given that they cramped before their
-    onset race's km reached (mean and equal-tailed interval over draws)."""
+    band, against the model's share for those same races given that they cramped before the km
+    they reached (mean and equal-tailed interval over draws, chains pooled)."""
+    if "chain" in params.dims:  # pool the chains: intervals are over all draws
+        params = params.stack(sample=("chain", "draw")).reset_index("sample", drop=True)
+        params = params.rename(sample="draw")
     known = features["outcome"] == ONSET_KNOWN
     f = features.isel(record=np.flatnonzero(known.to_numpy()))
     edges = np.arange(0.0, float(f["segment_start_km"].max()) + bin_km + 1e-9, bin_km)

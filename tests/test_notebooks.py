@@ -1,0 +1,60 @@
+"""Every notebook executes headless through `cramp report` in a fast smoke mode, and two
+executions with the same parameters give the same numbers."""
+
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from cramp.report import NOTEBOOKS
+
+SMOKE = {
+    "evidence_to_priors": ["-p", "runners", "200", "-p", "draws", "50"],
+    "what_if_coach": ["-p", "draws", "100"],
+    "fitting_logged_data": ["-p", "runners", "400", "-p", "draws", "150", "-p", "tune", "150"],
+}
+
+
+def report(name: str, out, *extra):
+    return subprocess.run([sys.executable, "-m", "cramp.cli", "report", name, *SMOKE[name],
+                           *extra, "--out", str(out)], capture_output=True, text=True)
+
+
+def text_outputs(path) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    texts = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            texts.append(output.get("text", "") + data.get("text/plain", "")
+                         + data.get("text/markdown", "") + data.get("text/html", ""))
+    return texts
+
+
+def test_every_notebook_is_covered():
+    assert {p.stem for p in NOTEBOOKS.glob("*.py")} == set(SMOKE)
+
+
+@pytest.mark.parametrize("name", sorted(SMOKE))
+def test_notebook_executes_into_an_html_report(name, tmp_path):
+    result = report(name, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (tmp_path / f"{name}.html").read_text()
+    assert "git commit" in html and "priors_sha256" in html and "<img" in html
+    assert "Traceback" not in html
+
+
+def test_same_parameters_same_numbers(tmp_path):
+    first, second = tmp_path / "a", tmp_path / "b"
+    for out in (first, second):
+        assert report("what_if_coach", out).returncode == 0
+    assert text_outputs(first / "what_if_coach.ipynb") == text_outputs(
+        second / "what_if_coach.ipynb")
+
+
+def test_unknown_parameter_is_refused(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "cramp.cli", "report", "what_if_coach", "-p",
+                             "dragons", "3", "--out", str(tmp_path)], capture_output=True,
+                            text=True)
+    assert result.returncode == 2 and "dragons" in result.stderr
