@@ -65,6 +65,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--scaling", type=int, nargs="*", default=[])
+    parser.add_argument("--adaptation", nargs="+", default=["diag", "low_rank"],
+                        help="nutpie mass-matrix adaptations to run the project model with")
+    parser.add_argument("--reference-draws", type=int, default=None,
+                        help="draws (and tune) for the reference if it is too slow for --draws")
     args = parser.parse_args()
     priors = load_priors()
     results = {}
@@ -72,20 +76,25 @@ def main() -> None:
     features = build_features(RaceRecords(records, splits, "bench", ""))
     print(f"{args.records} marathon runner-races, {features.sizes['runner']} runners, "
           f"{features.sizes['race']} races, {features.sizes['segment']} segments", flush=True)
-    results["project"] = run(build_model(features, priors), args.draws, args.tune, args.seed,
-                             "diag")
-    print("project  ", json.dumps(results["project"]), flush=True)
+    for adaptation in args.adaptation:
+        results[f"project {adaptation}"] = run(build_model(features, priors), args.draws,
+                                               args.tune, args.seed, adaptation)
+        print(f"project {adaptation}", json.dumps(results[f"project {adaptation}"]), flush=True)
     if not args.skip_reference:
-        results["reference"] = run(build_reference_model(features, priors), args.draws,
-                                   args.tune, args.seed, "diag")
+        n_ref = args.reference_draws or args.draws
+        results["reference"] = run(build_reference_model(features, priors), n_ref,
+                                   args.tune if args.reference_draws is None else n_ref,
+                                   args.seed, "diag")
         print("reference", json.dumps(results["reference"]), flush=True)
-        for key in ("ess_per_s_sampling", "ess_per_s_total"):
-            ratio = results["project"][key] / results["reference"][key]
-            print(f"ratio project/reference {key}: {ratio:.1f}x")
+        for adaptation in args.adaptation:
+            for key in ("ess_per_s_sampling", "ess_per_s_total"):
+                ratio = results[f"project {adaptation}"][key] / results["reference"][key]
+                print(f"ratio project ({adaptation}) / reference {key}: {ratio:.1f}x")
     for n in args.scaling:
         rec, spl = synthesize(n, args.seed)
         feats = build_features(RaceRecords(rec, spl, "bench", ""))
-        r = run(build_model(feats, priors), args.draws, args.tune, args.seed, "diag")
+        r = run(build_model(feats, priors), args.draws, args.tune, args.seed,
+                args.adaptation[0])
         print(f"scaling {n:>7} records: {json.dumps(r)}", flush=True)
 
 

@@ -26,9 +26,9 @@ DRAW_CHUNK = 50
 
 
 def _race_effect(features: xr.Dataset, params: xr.Dataset) -> xr.DataArray:
-    if "race_z" not in params:
+    if "race_effect" not in params:
         return xr.zeros_like(features["race_index"], dtype=float)
-    effect = params["race_sd"] * params["race_z"]  # (draw, race)
+    effect = params["race_effect"]  # (draw, race)
     return effect.isel(race=xr.DataArray(features["race_index"].to_numpy(), dims="record"),
                        drop=True)
 
@@ -71,7 +71,7 @@ def runner_log_likelihood(features: xr.Dataset, params: xr.Dataset, *, kind: str
                           n_nodes_damage: int = N_NODES_DAMAGE) -> xr.DataArray:
     """Log-likelihood of each runner's races per draw, (draw, runner).
 
-    `params` has a `draw` dim and may hold `race_z` (posterior race effects; else 0). `kind`:
+    `params` has a `draw` dim and may hold `race_effect` (posterior race effects; else 0). `kind`:
     "full" (what the model is fitted to, including measured CK) or "binary" (cramp or not)."""
     chunks = [_runner_ll_chunk(features, params.isel(draw=slice(i, i + DRAW_CHUNK)), kind,
                                n_nodes_runner, n_nodes_damage)

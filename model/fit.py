@@ -160,7 +160,7 @@ def load_posterior(path: Path) -> xr.DataTree:
 
 def posterior_params(tree: xr.DataTree, max_draws: int | None = None, *,
                      stacked: bool = True) -> xr.Dataset:
-    """The posterior's parameters (and the race effects' `race_z` when present). `stacked`:
+    """The posterior's parameters (and the races' `race_effect` when present). `stacked`:
     chain and draw stacked into one `draw` dim, evenly thinned to at most `max_draws`
     (deterministic: every k-th draw); otherwise (chain, draw) as sampled."""
     missing = [name for name in REPORTED if name not in tree["posterior"]]
@@ -168,7 +168,7 @@ def posterior_params(tree: xr.DataTree, max_draws: int | None = None, *,
         from model.errors import InputError
 
         raise InputError(f"posterior lacks {', '.join(missing)}: not a `cramp fit` result")
-    names = [*REPORTED, *(["race_z"] if "race_z" in tree["posterior"] else [])]
+    names = [*REPORTED, *(["race_effect"] if "race_effect" in tree["posterior"] else [])]
     post = tree["posterior"].to_dataset()[names].reset_coords(drop=True)
     if not stacked:
         return post

@@ -52,6 +52,7 @@ CELL_FACTORS = ("relative_pace", "excess_distance", "heat")
 RECORD_FACTORS = ("muscle_damage", "taper", "cramp_history")
 N_NODES_RUNNER = 9
 N_NODES_DAMAGE = 5
+HALF_NORMAL_MEDIAN = 0.6745  # median of HalfNormal(1)
 _MASKED_LOG_RATE = -1000.0  # exp() of this is exactly 0 in float64: masked cells add nothing
 
 FACTOR_ATTRS = {
@@ -212,7 +213,9 @@ def build_model(
                 onset_tv = onset_tv + b[name] * d.cell_x[i, kr, ks]
             event_rate = pt.set_subtensor(event_rate[d.known_record], pt.exp(onset_tv))
 
-        race_intercept = _race_intercepts(intercept_centred, race_sd, d)
+        race_intercept = _race_intercepts(
+            intercept_centred, race_sd, d, HALF_NORMAL_MEDIAN * priors["race_sd"].sigma
+        )
         const = race_intercept[d.race_index]
         for i, name in enumerate(d.record_names):
             if name != "muscle_damage":
@@ -283,12 +286,25 @@ def _initial_intercept(d: ModelData) -> float:
     return float(np.log(-np.log1p(-incidence) / km_at_risk))
 
 
-def _race_intercepts(intercept_centred, race_sd, d: ModelData):
-    """Race effects with partial pooling, non-centred. (The centred form samples race_sd better
-    when many races each have many cramps, but it has a funnel whenever races barely differ,
-    which independent test data showed; robustness wins.)"""
-    race_z = pm.Normal("race_z", 0.0, 1.0, dims="race")
-    return pm.Deterministic("race_intercept", intercept_centred + race_sd * race_z, dims="race")
+def race_centring(d: ModelData, race_sd_scale: float) -> np.ndarray:
+    """How centred each race's effect is parametrised, 0 (non-centred) to 1 (centred).
+
+    Partial non-centring (Papaspiliopoulos, Roberts & Skold 2007): the best weight is the share
+    of the effect's precision that comes from the data, I / (I + 1/s^2). The information about a
+    race's log-rate is about its number of cramps I; s is a typical race SD (the prior median).
+    Races with many cramps are nearly centred (no inverted funnel), races with few nearly
+    non-centred (no funnel when race_sd is small)."""
+    events = np.bincount(d.race_index, weights=(d.outcome != NO_CRAMP), minlength=d.n_race)
+    return events * race_sd_scale**2 / (1.0 + events * race_sd_scale**2)
+
+
+def _race_intercepts(intercept_centred, race_sd, d: ModelData, race_sd_scale: float):
+    """Race effects with partial pooling, partially non-centred per race (`race_centring`):
+    race_raw ~ Normal(0, race_sd^w), effect = race_sd^(1 - w) * race_raw."""
+    w = race_centring(d, race_sd_scale)
+    race_raw = pm.Normal("race_raw", 0.0, race_sd**w, dims="race")
+    effect = pm.Deterministic("race_effect", race_sd ** (1.0 - w) * race_raw, dims="race")
+    return pm.Deterministic("race_intercept", intercept_centred + effect, dims="race")
 
 
 def _normal(priors: Priors, name: str):

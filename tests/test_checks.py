@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import xarray as xr
-from test_model import PARAMS, tiny  # noqa: F401 - the fixture is used by name
+from test_model import PARAMS, race_raw, tiny  # noqa: F401 - the fixture is used by name
 
 from model.checks import (
     cramp_probability_by_record,
@@ -26,7 +26,7 @@ def params_dataset(p=PARAMS, n_draws=1) -> xr.Dataset:
          "log_hazard_per_km": ("draw", rep(p["log_h10"])),
          "distance_shape": ("draw", rep(p["shape"])),
          "runner_sd": ("draw", rep(p["runner_sd"])), "race_sd": ("draw", rep(p["race_sd"])),
-         "race_z": (("draw", "race"), rep(p["race_z"])),
+         "race_effect": (("draw", "race"), rep(p["race_sd"] * p["race_z"])),
          "ck_log_mean": ("draw", rep(p["ck_mean"])), "ck_log_sd": ("draw", rep(p["ck_sd"])),
          "ck_taper_effect": ("draw", rep(p["ck_taper"]))},
         coords={"factor": list(FACTORS)})
@@ -42,7 +42,7 @@ def model_log_likelihood(f, priors) -> float:
     point = {"beta": p["beta"], "distance_shape": p["shape"], "runner_scale": p["runner_sd"],
              "race_sd_log__": np.log(p["race_sd"]), "ck_log_mean": p["ck_mean"],
              "ck_log_sd_log__": np.log(p["ck_sd"]), "ck_taper_effect": p["ck_taper"],
-             "race_z": p["race_z"], "intercept_centred": p["log_h10"] + shift}
+             "race_raw": race_raw(d, p, priors), "intercept_centred": p["log_h10"] + shift}
     terms = model.replace_rvs_by_values([model["loglik"] + model["ck_observed"]])[0]
     fn = model.compile_fn(terms, inputs=model.value_vars, on_unused_input="ignore")
     return float(fn(point))
@@ -78,7 +78,7 @@ def test_onset_check_shares_are_distributions(tiny):  # noqa: F811
 
 def test_loo_of_the_binary_outcome_runs_on_weights_of_the_full_likelihood(tiny, priors):  # noqa: F811
     draws = prior_draws(priors, 400, seed=2)
-    draws["race_z"] = (("draw", "race"), np.zeros((400, tiny.sizes["race"])))
+    draws["race_effect"] = (("draw", "race"), np.zeros((400, tiny.sizes["race"])))
     full = runner_log_likelihood(tiny, draws).rename(draw="sample")
     binary = runner_log_likelihood(tiny, draws, kind="binary").rename(draw="sample")
 

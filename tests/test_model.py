@@ -102,6 +102,14 @@ def brute_force_loglik(f) -> float:
     return total
 
 
+def race_raw(d, p, priors):
+    """The model's sampled race variable for race effects race_sd * race_z."""
+    from model.hazard_model import HALF_NORMAL_MEDIAN, race_centring
+
+    scale = HALF_NORMAL_MEDIAN * priors["race_sd"].sigma
+    return p["race_z"] * p["race_sd"] ** race_centring(d, scale)
+
+
 def model_loglik(f, priors, **nodes) -> float:
     model = build_model(f, priors, **nodes)
     d = model.cramp_data
@@ -111,7 +119,7 @@ def model_loglik(f, priors, **nodes) -> float:
     point = {"beta": p["beta"], "distance_shape": p["shape"], "runner_scale": p["runner_sd"],
              "race_sd_log__": np.log(p["race_sd"]), "ck_log_mean": p["ck_mean"],
              "ck_log_sd_log__": np.log(p["ck_sd"]), "ck_taper_effect": p["ck_taper"],
-             "race_z": p["race_z"], "intercept_centred": p["log_h10"] + shift}
+             "race_raw": race_raw(d, p, priors), "intercept_centred": p["log_h10"] + shift}
     names = [v.name for v in model.value_vars]
     assert sorted(names) == sorted(point), names
     fn = model.compile_fn(model.replace_rvs_by_values([model["loglik"]])[0],
@@ -138,3 +146,18 @@ def test_runner_sign_does_not_matter(tiny, priors):
     plus = fn(point)
     point["runner_scale"] = np.array(-0.8)
     assert fn(point) == pytest.approx(plus, rel=1e-12)
+
+
+def test_partially_non_centred_race_effects_have_the_intended_prior(tiny, priors):
+    import pymc as pm
+
+    from model.hazard_model import race_centring
+
+    model = build_model(tiny, priors)
+    w = race_centring(model.cramp_data, 0.3)
+    assert np.all((w >= 0) & (w < 1)) and w[0] > w[1]  # race r1 has more cramps than r2
+    sd, effect = pm.draw([model["race_sd"], model["race_effect"]], draws=4000, random_seed=1)
+    z = effect / sd[:, None]
+    # effect / race_sd is standard normal whatever the centring weight (4 SE tolerances)
+    np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=4 / np.sqrt(4000))
+    np.testing.assert_allclose(z.std(axis=0), 1.0, atol=4 / np.sqrt(2 * 4000))

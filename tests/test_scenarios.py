@@ -160,7 +160,7 @@ def test_simulator_matches_the_pymc_model_likelihood(priors, measured_ck):
         d["runner"].pop("ck_pre_u_per_l")
     s = parse_scenario(d)
     params = draws(priors, n=6, seed=11)
-    params["race_sd"][:] = 0.0  # the model's race effect is a parameter: set it to 0 (race_z = 0)
+    params["race_sd"][:] = 0.0  # the model's race effect is a parameter: set it to 0
     result = simulate(s, params, n_nodes=(9, 5))
     block = runner_block(s.runners, s.seed, 0, n_nodes_effect=1, n_nodes_ck=1)
     race = plan_race(s, s.plan(), block)
@@ -185,7 +185,7 @@ def test_simulator_matches_the_pymc_model_likelihood(priors, measured_ck):
         shift += float(p["distance_shape"]) * dm.centres["distance_shape"]
         point = {"beta": beta, "distance_shape": float(p["distance_shape"]),
                  "runner_scale": float(p["runner_sd"]), "race_sd_log__": np.log(1e-3),
-                 "race_z": np.zeros(1), "ck_log_mean": float(p["ck_log_mean"]),
+                 "race_raw": np.zeros(1), "ck_log_mean": float(p["ck_log_mean"]),
                  "ck_log_sd_log__": np.log(float(p["ck_log_sd"])),
                  "ck_taper_effect": float(p["ck_taper_effect"]),
                  "intercept_centred": float(p["log_hazard_per_km"]) + shift}
