@@ -478,6 +478,98 @@ def report(
     out.print(f"wrote {html} (and the executed notebook next to it)")
 
 
+@app.command()
+@guarded
+def profile(
+    folder: Annotated[Path, typer.Argument(help="folder of FIT, GPX and CSV activity files")],
+    race_date: Annotated[str, typer.Option("--race-date", help="YYYY-MM-DD (local date)")],
+    race_distance_km: Annotated[float, typer.Option("--race-distance-km")],
+    tz: Annotated[str, typer.Option("--tz", help="the runner's IANA time zone")] = "UTC",
+    out_path: Annotated[Path | None, typer.Option(
+        "--out", help="write the [runner] block (or, with --scenario, a whole scenario) here")
+    ] = None,
+    scenario: Annotated[str | None, typer.Option(
+        "--scenario", help="a scenario (file or shipped name) to copy race, weather and "
+        "interventions from; the runner and pacing come from the profile")] = None,
+    plot: Annotated[Path | None, typer.Option(
+        "--plot", help="load and taper plot (default results/profiles/<folder>_<date>.png)")
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """A runner profile for a coming race from their training files: longest run, ability,
+    weekly volume, taper, training load (Performance Manager Chart) and muscle-damage proxies."""
+    import datetime as dt
+
+    from model.activities import read_training_log
+    from model.plots import plot_training_load
+    from model.provenance import check_writable, write_atomic
+    from model.training_load import runner_profile
+    from scenarios.spec import scenario_with_runner
+
+    try:
+        day = dt.date.fromisoformat(race_date)
+    except ValueError:
+        raise InputError(f"--race-date {race_date!r}: expected YYYY-MM-DD") from None
+    if not 0 < race_distance_km <= 250:
+        raise InputError(f"--race-distance-km {race_distance_km}: must be in (0, 250]")
+    log = read_training_log(folder, tz)
+    for line in log.skipped + log.duplicates:
+        err.print(f"skipped: {line}", highlight=False)
+    if log.activities.empty:
+        raise InputError(f"{folder}: no readable runs")
+    p = runner_profile(log.activities, day, race_distance_km)
+    plot = plot or Path("results/profiles") / f"{Path(folder).name}_{day}.png"
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    targets = [plot, *([out_path] if out_path else [])]
+    for target in targets:
+        check_writable(target, force)
+    text = None
+    if out_path:
+        note = _profile_note(p, log)
+        text = (scenario_with_runner(scenario, p.runner_table(), race_distance_km, note)
+                if scenario else note + _runner_block(p.runner_table()))
+    _print_profile(p, log)
+    write_atomic(plot, lambda tmp: plot_training_load(p, tmp))
+    if text is not None:
+        write_atomic(out_path, lambda tmp: tmp.write_text(text))
+    out.print(f"wrote {', '.join(str(t) for t in targets)}", highlight=False)
+
+
+def _runner_block(table: dict) -> str:
+    lines = ["[runner]"] + [f"{k} = {v}" for k, v in table.items()]
+    return "\n".join(lines) + "\n# ck_pre_u_per_l = ...  (a measured pre-race CK, if any)\n" \
+        "# cramp_history = true  (not in training files: set it)\n"
+
+
+def _profile_note(p, log) -> str:
+    return (f"# runner profile from {log.folder} for a {p.race_distance_km:g} km race on "
+            f"{p.race_date}: {p.n_runs} runs read, {len(log.skipped)} files/rows skipped, "
+            f"{len(log.duplicates)} duplicates dropped\n")
+
+
+def _print_profile(p, log) -> None:
+    t = Table(title=f"Runner profile for {p.race_date} ({p.race_distance_km:g} km), "
+              f"{p.n_runs} runs from {log.folder}")
+    t.add_column("figure")
+    t.add_column("value")
+    rows = [
+        ("longest run, last 8 weeks", f"{p.longest_run_km:.1f} km"),
+        ("ability (best recent effort)", f"{p.ref_distance_km:.1f} km in "
+         f"{_clock(p.ref_time_s)} on {p.ref_date}"),
+        ("predicted race time (Riegel)", _clock(p.predicted_race_time_s)),
+        ("weekly km, last 8 weeks (newest first)", ", ".join(f"{w:.0f}" for w in p.weekly_km)),
+        ("taper", f"{p.taper_days} days, volume down {p.taper_volume_reduction:.0%}"),
+        ("fitness / fatigue / form (CTL / ATL / TSB)", f"{p.ctl:.0f} / {p.atl:.0f} / {p.tsb:+.0f}"),
+        ("long-run km in the last 7 days", f"{p.long_run_km_last_7d:.1f}"),
+        ("descent in the last 7 days", f"{p.descent_m_last_7d:.0f} m"),
+        ("days since the last long run", "none in 180 days" if p.days_since_long_run is None
+         else str(p.days_since_long_run)),
+    ]
+    for row in rows:
+        t.add_row(*row)
+    out.print(t)
+
+
 def main() -> None:
     app()
 

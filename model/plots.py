@@ -99,3 +99,35 @@ def finish_figure(fig, path: Path | None, dpi: int):
         fig.savefig(path, dpi=dpi, format="png")
         plt.close(fig)
     return fig
+
+
+def plot_training_load(profile, path: Path | None = None):
+    """Weekly km over the last 12 weeks with the taper marked, and the Performance Manager Chart
+    (fitness CTL, fatigue ATL, form TSB) over the last 90 days before the race."""
+    import pandas as pd
+
+    daily = profile.daily.assign(date=pd.to_datetime(profile.daily["date"]))
+    fig, (ax_km, ax_pmc) = plt.subplots(2, 1, figsize=(9, 6.5), sharex=True)
+    last = daily.tail(84)
+    weeks = last.set_index("date")["km"].resample("7D", origin="end", closed="right").sum()
+    ax_km.bar(weeks.index - pd.Timedelta(days=3.5), weeks.to_numpy(), width=6, alpha=0.6,
+              label="km per week")
+    race = pd.Timestamp(profile.race_date)
+    taper_start = race - pd.Timedelta(days=profile.taper_days)
+    for ax in (ax_km, ax_pmc):
+        ax.axvspan(taper_start, race, color="tab:green", alpha=0.12,
+                   label=f"taper ({profile.taper_days} days)" if ax is ax_km else None)
+        ax.axvline(race, color="black", lw=1)
+    ax_km.set_ylabel("distance [km per week]")
+    ax_km.legend(fontsize=8)
+    recent = daily.tail(90)
+    ax_pmc.plot(recent["date"], recent["ctl"], label="fitness (CTL, 42 d)")
+    ax_pmc.plot(recent["date"], recent["atl"], label="fatigue (ATL, 7 d)")
+    ax_pmc.plot(recent["date"], recent["tsb"], label="form (TSB)")
+    ax_pmc.axhline(0, color="grey", lw=0.6)
+    ax_pmc.set_ylabel("training load [rTSS per day]")
+    ax_pmc.set_xlabel(f"date (race on {profile.race_date})")
+    ax_pmc.legend(fontsize=8)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return finish_figure(fig, path, 110)
