@@ -494,6 +494,9 @@ def profile(
     plot: Annotated[Path | None, typer.Option(
         "--plot", help="load and taper plot (default results/profiles/<folder>_<date>.png)")
     ] = None,
+    each_subfolder: Annotated[bool, typer.Option(
+        "--each-subfolder", help="FOLDER holds one sub-folder per runner: write one row per "
+        "runner (record columns + profile figures) as CSV to --out")] = False,
     force: ForceOpt = False,
 ) -> None:
     """A runner profile for a coming race from their training files: longest run, ability,
@@ -512,6 +515,8 @@ def profile(
         raise InputError(f"--race-date {race_date!r}: expected YYYY-MM-DD") from None
     if not 0 < race_distance_km <= 250:
         raise InputError(f"--race-distance-km {race_distance_km}: must be in (0, 250]")
+    if each_subfolder:
+        return _profile_rows(folder, day, race_distance_km, tz, out_path, force)
     log = read_training_log(folder, tz)
     for line in log.skipped + log.duplicates:
         err.print(f"skipped: {line}", highlight=False)
@@ -533,6 +538,20 @@ def profile(
     if text is not None:
         write_atomic(out_path, lambda tmp: tmp.write_text(text))
     out.print(f"wrote {', '.join(str(t) for t in targets)}", highlight=False)
+
+
+def _profile_rows(folder, day, race_distance_km, tz, out_path, force) -> None:
+    from model.provenance import check_writable, write_atomic
+    from model.training_load import profiles_table
+
+    if out_path is None:
+        raise InputError("--each-subfolder needs --out ROWS.csv")
+    check_writable(out_path, force)
+    table, problems = profiles_table(folder, day, race_distance_km, tz)
+    for line in problems:
+        err.print(f"skipped: {line}", highlight=False)
+    write_atomic(out_path, lambda tmp: table.to_csv(tmp, index=False))
+    out.print(f"wrote {out_path}: {len(table)} runners", highlight=False)
 
 
 def _runner_block(table: dict) -> str:

@@ -158,3 +158,35 @@ def _taper(km_per_day: np.ndarray) -> tuple[int, float]:
     taper_days = len(km_per_day) - peak_end - 1  # day after the peak window .. race day
     reduction = 1.0 - rolling[-1] / last_42.max()
     return int(taper_days), float(reduction)
+
+
+def profiles_table(root, race_date: dt.date, race_distance_km: float, tz: str = "UTC"):
+    """One row per runner for a folder holding one sub-folder of activity files per runner (the
+    sub-folder's name is the runner_id): the record columns a training log can give
+    (ref_distance_km, ref_time_s, longest_run_km, taper_days) plus the other profile figures.
+    Returns (table, problems); a runner whose log cannot give a profile is listed, not fatal."""
+    from pathlib import Path
+
+    from model.activities import read_training_log
+
+    rows, problems = [], []
+    folders = sorted(p for p in Path(root).iterdir() if p.is_dir())
+    if not folders:
+        raise InputError(f"{root}: no sub-folders (one per runner expected)")
+    for folder in folders:
+        log = read_training_log(folder, tz)
+        problems.extend(f"{folder.name}/{line}" for line in log.skipped)
+        try:
+            p = runner_profile(log.activities, race_date, race_distance_km)
+        except InputError as exc:
+            problems.append(f"{folder.name}: no profile ({exc})")
+            continue
+        rows.append({"runner_id": folder.name, **p.runner_table(),
+                     "ref_date": p.ref_date, "n_runs": p.n_runs,
+                     "taper_volume_reduction": round(p.taper_volume_reduction, 3),
+                     "weekly_km_mean_8w": round(float(np.mean(p.weekly_km)), 1),
+                     "ctl": round(p.ctl, 1), "atl": round(p.atl, 1), "tsb": round(p.tsb, 1),
+                     "long_run_km_last_7d": p.long_run_km_last_7d,
+                     "descent_m_last_7d": p.descent_m_last_7d,
+                     "days_since_long_run": p.days_since_long_run})
+    return pd.DataFrame(rows), problems

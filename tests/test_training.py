@@ -152,3 +152,24 @@ def test_bad_race_date_and_folder_exit_2(folder, tmp_path):
     no_folder = subprocess.run([*cmd, str(tmp_path / "nope"), "--race-date", "2026-04-26",
                                 "--race-distance-km", "42.195"], capture_output=True, text=True)
     assert no_folder.returncode == 2 and "not a folder" in no_folder.stderr
+
+
+def test_one_row_per_runner_folder(folder, tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    root = tmp_path / "runners"
+    shutil.copytree(folder, root / "ann")
+    (root / "bob").mkdir()
+    (root / "bob" / "runs.csv").write_text("date,distance_km,duration_s\n2026-04-10,3.0,1200\n")
+    out = tmp_path / "rows.csv"
+    made = subprocess.run([sys.executable, "-m", "cramp.cli", "profile", str(root),
+                           "--race-date", "2026-04-26", "--race-distance-km", "42.195",
+                           "--tz", "Europe/Athens", "--each-subfolder", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    rows = pd.read_csv(out)
+    assert list(rows["runner_id"]) == ["ann"]
+    assert rows.loc[0, "longest_run_km"] == 32.0 and rows.loc[0, "taper_days"] == 27
+    assert "bob: no profile" in made.stderr  # only a 3 km run: no ability, listed not fatal
