@@ -14,9 +14,11 @@ Definitions (all windows end the day before the race, in the runner's local date
   exponentially weighted averages of daily load with time constants 42 and 7 days,
   ``CTL_d = CTL_{d-1} + (load_d - CTL_{d-1}) / 42``; form ``TSB_d = CTL_{d-1} - ATL_{d-1}``;
   days without a run have load 0; the series starts at 0, 180 days before the race.
-- taper: it starts the day after the 7-day window with the most km among those ending in the
-  6 weeks before the race; ``taper_days`` = days from that start to the race; volume reduction =
-  1 - (km in the last 7 days) / (km in that peak window).
+- taper: among the 7-day windows ending in the 6 weeks before the race, the last one still at
+  full volume (>= 90% of the busiest window's km) marks the end of training; the taper starts the
+  day after that window's last run, and ``taper_days`` counts from there to the race. Volume
+  reduction = 1 - (km in the last 7 days) / (km in the busiest window). (A plateau of several
+  equally big weeks then ends at the last of them, not the first.)
 - muscle-damage proxies (when no CK is measured): km of long runs (>= 25 km or >= 2 h) and metres
   of descent in the last 7 days, and days since the last long run.
 """
@@ -36,6 +38,7 @@ CTL_DAYS, ATL_DAYS = 42.0, 7.0
 HISTORY_DAYS = 180
 ABILITY_WINDOW_DAYS, ABILITY_MIN_KM = 84, 5.0
 LONG_RUN_KM, LONG_RUN_S = 25.0, 2 * 3600.0
+FULL_VOLUME_SHARE = 0.9  # a 7-day window with >= 90% of the peak volume is still full training
 
 
 @dataclass(frozen=True)
@@ -151,13 +154,15 @@ def _per_day(runs: pd.DataFrame, days, values: pd.Series) -> np.ndarray:
 def _taper(km_per_day: np.ndarray) -> tuple[int, float]:
     """Taper length [days] and volume reduction from the daily km ending the day before race."""
     rolling = np.convolve(km_per_day, np.ones(7), mode="valid")  # window j ends on day j + 6
-    last_42 = rolling[-42:]  # the windows ending in the 42 days before the race
-    if last_42.max() <= 0:
+    first = len(rolling) - 42  # windows ending in the 42 days before the race
+    last_42 = rolling[first:]
+    peak = last_42.max()
+    if peak <= 0:
         return 0, 0.0
-    peak_end = len(rolling) - 42 + int(np.argmax(last_42)) + 6
-    taper_days = len(km_per_day) - peak_end - 1  # day after the peak window .. race day
-    reduction = 1.0 - rolling[-1] / last_42.max()
-    return int(taper_days), float(reduction)
+    full = first + int(np.flatnonzero(last_42 >= FULL_VOLUME_SHARE * peak)[-1])
+    last_run_day = full + int(np.flatnonzero(km_per_day[full:full + 7] > 0)[-1])
+    taper_days = len(km_per_day) - last_run_day - 1  # day after that run .. race day
+    return int(taper_days), float(1.0 - rolling[-1] / peak)
 
 
 def profiles_table(root, race_date: dt.date, race_distance_km: float, tz: str = "UTC"):
