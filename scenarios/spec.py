@@ -281,6 +281,16 @@ def duration_s(text: object) -> float | None:
     return h * 3600.0 + m * 60.0 + s if m < 60 and s < 60 else None
 
 
+def _pace_s_per_km(text: object) -> float | None:
+    """'M:SS' per km -> seconds per km; None if not such a pace."""
+    if not isinstance(text, str) or text.count(":") != 1:
+        return None
+    minutes, seconds = text.split(":")
+    if not (minutes.isdigit() and seconds.isdigit() and len(seconds) == 2 and int(seconds) < 60):
+        return None
+    return int(minutes) * 60.0 + int(seconds)
+
+
 def _course(race: object, p: _Problems) -> Course:
     if not isinstance(race, dict):
         p.add("race", "missing table [race] (distance_km, start_time)")
@@ -405,16 +415,26 @@ def _runners(doc: dict, p: _Problems) -> Runners:
         if key not in (*RUNNER_ATTRIBUTES, "ref_time", "ref_distance_km", "count", "name"):
             p.add(f"{prefix}.{key}", "unknown key")
     target = None
-    if "target_time" in pacing:
+    if "target_time" in pacing and "target_pace" in pacing:
+        p.add("pacing", "give target_time or target_pace, not both")
+    elif "target_time" in pacing:
         target = duration_s(pacing["target_time"])
         if target is None:
             p.add("pacing.target_time", "must be a duration 'H:MM:SS'", pacing["target_time"])
-        elif not is_single:
-            p.add("pacing.target_time", "only for a single [runner]; a population paces by "
-                  "effort_vs_ability_pct")
-            target = None
+    elif "target_pace" in pacing:
+        per_km = _pace_s_per_km(pacing["target_pace"])
+        distance = doc.get("race", {}).get("distance_km") if isinstance(doc.get("race"),
+                                                                        dict) else None
+        if per_km is None:
+            p.add("pacing.target_pace", "must be a pace 'M:SS' per km", pacing["target_pace"])
+        elif isinstance(distance, int | float) and distance > 0:
+            target = per_km * distance
+    if target is not None and not is_single:
+        p.add("pacing.target_time" if "target_time" in pacing else "pacing.target_pace",
+              "only for a single [runner]; a population paces by effort_vs_ability_pct")
+        target = None
     for key in pacing:
-        if key not in ("target_time", "split_pct", "effort_vs_ability_pct"):
+        if key not in ("target_time", "target_pace", "split_pct", "effort_vs_ability_pct"):
             p.add(f"pacing.{key}", "unknown key")
     return Runners(count, is_single, ref_distance or 21.0975, attributes, target)
 
@@ -541,7 +561,7 @@ def _check_paces_and_weather(s: Scenario, p: _Problems) -> None:
     distance = s.course.distance_km
     if s.runners.target_time_s is not None:
         slowest = fastest = s.runners.target_time_s
-        source = "pacing.target_time"
+        source = "pacing.target_time / target_pace"
     else:
         ref_lo, ref_hi = attrs["ref_time_s"].bounds
         eff_lo, eff_hi = attrs["effort_vs_ability_pct"].bounds

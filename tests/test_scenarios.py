@@ -412,3 +412,14 @@ def test_comparison_frame_flattens_the_table(priors):
     assert frame.loc["slower", "risk mean [%]"] == pytest.approx(
         100 * table["interventions"][1]["risk"]["mean"])
     assert frame.loc["slower", "planned time delta [min]"] == pytest.approx(0.03 * 215)
+
+
+def test_target_pace_is_a_target_time():
+    d = doc()
+    d["pacing"] = {"target_pace": "5:05", "split_pct": 0.0}
+    s = parse_scenario(d)
+    assert s.runners.target_time_s == pytest.approx(305 * 42.195)
+    d["pacing"]["target_pace"] = "13:00"  # slower than walking
+    with pytest.raises(InputError) as exc:
+        parse_scenario(d)
+    assert any("slower than walking" in problem for problem in exc.value.problems)
