@@ -39,10 +39,11 @@ def run(model, draws, tune, seed, adaptation):
     tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=seed,
                          progress_bar=False, adaptation=adaptation, save_warmup=False)
     done = time.perf_counter()
-    posterior = tree["posterior"].to_dataset()[SHARED]
+    shared = [v for v in SHARED if v in tree["posterior"]]
+    posterior = tree["posterior"].to_dataset()[shared]
     ess = az.ess(posterior)
     rhat = az.rhat(posterior)
-    worst = {v: float(ess[v].min()) for v in SHARED}
+    worst = {v: float(ess[v].min()) for v in shared}
     stats = tree["sample_stats"].to_dataset()
     return {
         "compile_s": round(compiled_at - start, 1),
@@ -51,7 +52,7 @@ def run(model, draws, tune, seed, adaptation):
         "slowest": min(worst, key=worst.get),
         "ess_per_s_sampling": round(min(worst.values()) / (done - compiled_at), 2),
         "ess_per_s_total": round(min(worst.values()) / (done - start), 2),
-        "max_rhat": round(max(float(rhat[v].max()) for v in SHARED), 4),
+        "max_rhat": round(max(float(rhat[v].max()) for v in shared), 4),
         "divergences": int(stats["diverging"].sum()),
         "mean_leapfrog_steps": round(float(stats["n_steps"].mean()), 1),
     }
@@ -69,6 +70,8 @@ def main() -> None:
                         help="nutpie mass-matrix adaptations to run the project model with")
     parser.add_argument("--reference-draws", type=int, default=None,
                         help="draws (and tune) for the reference if it is too slow for --draws")
+    parser.add_argument("--reference", nargs="+", default=["effects", "no_effects"],
+                        help="reference variants: with runner and race effects, and without")
     args = parser.parse_args()
     priors = load_priors()
     results = {}
@@ -81,15 +84,19 @@ def main() -> None:
                                                args.tune, args.seed, adaptation)
         print(f"project {adaptation}", json.dumps(results[f"project {adaptation}"]), flush=True)
     if not args.skip_reference:
-        n_ref = args.reference_draws or args.draws
-        results["reference"] = run(build_reference_model(features, priors), n_ref,
-                                   args.tune if args.reference_draws is None else n_ref,
-                                   args.seed, "diag")
-        print("reference", json.dumps(results["reference"]), flush=True)
-        for adaptation in args.adaptation:
-            for key in ("ess_per_s_sampling", "ess_per_s_total"):
-                ratio = results[f"project {adaptation}"][key] / results["reference"][key]
-                print(f"ratio project ({adaptation}) / reference {key}: {ratio:.1f}x")
+        for variant in args.reference:
+            # the slow variant (with effects) may need fewer draws to finish in reasonable time
+            n_ref = args.reference_draws if variant == "effects" and args.reference_draws \
+                else args.draws
+            n_tune = n_ref if n_ref != args.draws else args.tune
+            name = f"reference {variant}"
+            results[name] = run(build_reference_model(features, priors, variant == "effects"),
+                                n_ref, n_tune, args.seed, "diag")
+            print(name, json.dumps(results[name]), flush=True)
+            for adaptation in args.adaptation:
+                for key in ("ess_per_s_sampling", "ess_per_s_total"):
+                    ratio = results[f"project {adaptation}"][key] / results[name][key]
+                    print(f"ratio project ({adaptation}) / {name} {key}: {ratio:.2f}x")
     for n in args.scaling:
         rec, spl = synthesize(n, args.seed)
         feats = build_features(RaceRecords(rec, spl, "bench", ""))
