@@ -295,9 +295,12 @@ def _course(race: object, p: _Problems) -> Course:
     if not isinstance(race, dict):
         p.add("race", "missing table [race] (distance_km, start_time)")
         return Course(42.195, 9.0, np.zeros(0), np.zeros(0))
-    distance = p.number(race, "distance_km", "race", low=0.5, high=250)
-    if isinstance(race.get("distance_km"), int | float) and race["distance_km"] <= 0:
-        p.items[-1] = f"{p.path}: race.distance_km: must be > 0 (got {race['distance_km']!r})"
+    given = race.get("distance_km")
+    if isinstance(given, int | float) and not isinstance(given, bool) and given <= 0:
+        p.add("race.distance_km", "must be > 0", given)
+        distance = None
+    else:
+        distance = p.number(race, "distance_km", "race", low=0.5, high=250)
     start = clock_hours(race.get("start_time"))
     if start is None:
         p.add("race.start_time", "must be a clock time 'HH:MM'", race.get("start_time"))

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import xarray as xr
-from test_model import PARAMS, race_raw, tiny  # noqa: F401 - the fixture is used by name
+from test_model import PARAMS, model_point, tiny  # noqa: F401 - the fixture is used by name
 
 from model.checks import (
     cramp_probability_by_record,
@@ -35,14 +35,7 @@ def params_dataset(p=PARAMS, n_draws=1) -> xr.Dataset:
 def model_log_likelihood(f, priors) -> float:
     """The PyMC model's likelihood terms (loglik + measured CK) at PARAMS."""
     model = build_model(f, priors)
-    d = model.cramp_data
-    p = PARAMS
-    shift = sum(p["beta"][i] * d.centres[n] for i, n in enumerate(FACTORS))
-    shift += p["shape"] * d.centres["distance_shape"]
-    point = {"beta": p["beta"], "distance_shape": p["shape"], "runner_scale": p["runner_sd"],
-             "race_sd_log__": np.log(p["race_sd"]), "ck_log_mean": p["ck_mean"],
-             "ck_log_sd_log__": np.log(p["ck_sd"]), "ck_taper_effect": p["ck_taper"],
-             "race_raw": race_raw(d, p, priors), "intercept_centred": p["log_h10"] + shift}
+    point = model_point(model, priors)
     terms = model.replace_rvs_by_values([model["loglik"] + model["ck_observed"]])[0]
     fn = model.compile_fn(terms, inputs=model.value_vars, on_unused_input="ignore")
     return float(fn(point))

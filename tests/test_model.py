@@ -110,16 +110,20 @@ def race_raw(d, p, priors):
     return p["race_z"] * p["race_sd"] ** race_centring(d, scale)
 
 
-def model_loglik(f, priors, **nodes) -> float:
-    model = build_model(f, priors, **nodes)
+def model_point(model, priors, p=PARAMS) -> dict:
+    """PARAMS as values of the model's free variables (centred intercept, race_raw)."""
     d = model.cramp_data
-    p = PARAMS
     shift = sum(p["beta"][i] * d.centres[n] for i, n in enumerate(FACTORS))
     shift += p["shape"] * d.centres["distance_shape"]
-    point = {"beta": p["beta"], "distance_shape": p["shape"], "runner_scale": p["runner_sd"],
-             "race_sd_log__": np.log(p["race_sd"]), "ck_log_mean": p["ck_mean"],
-             "ck_log_sd_log__": np.log(p["ck_sd"]), "ck_taper_effect": p["ck_taper"],
-             "race_raw": race_raw(d, p, priors), "intercept_centred": p["log_h10"] + shift}
+    return {"beta": p["beta"], "distance_shape": p["shape"], "runner_scale": p["runner_sd"],
+            "race_sd_log__": np.log(p["race_sd"]), "ck_log_mean": p["ck_mean"],
+            "ck_log_sd_log__": np.log(p["ck_sd"]), "ck_taper_effect": p["ck_taper"],
+            "race_raw": race_raw(d, p, priors), "intercept_centred": p["log_h10"] + shift}
+
+
+def model_loglik(f, priors, **nodes) -> float:
+    model = build_model(f, priors, **nodes)
+    point = model_point(model, priors)
     names = [v.name for v in model.value_vars]
     assert sorted(names) == sorted(point), names
     fn = model.compile_fn(model.replace_rvs_by_values([model["loglik"]])[0],
