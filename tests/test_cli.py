@@ -129,3 +129,22 @@ def test_bad_scenario_exits_2_naming_the_key(tmp_path, edit, key):
     assert result.returncode == 2
     assert key in result.stderr and "bad.toml" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unknown_adaptation_exits_2(fitted, tmp_path):
+    tmp, _ = fitted
+    result = cramp("fit", tmp / "d.csv", "--adaptation", "dense", "--out", tmp_path / "f.nc",
+                   cwd=tmp_path)
+    assert result.returncode == 2 and "--adaptation" in result.stderr
+
+
+def test_outputs_are_ordinary_readable_files(tmp_path):
+    import os
+
+    from model.provenance import write_atomic
+
+    target = tmp_path / "out.txt"
+    write_atomic(target, lambda tmp: tmp.write_text("x"))
+    umask = os.umask(0)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask

@@ -173,3 +173,13 @@ def test_one_row_per_runner_folder(folder, tmp_path):
     assert list(rows["runner_id"]) == ["ann"]
     assert rows.loc[0, "longest_run_km"] == 32.0 and rows.loc[0, "taper_days"] == 27
     assert "bob: no profile" in made.stderr  # only a 3 km run: no ability, listed not fatal
+
+
+def test_profile_scenario_with_another_race_distance_is_refused(folder, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "cramp.cli", "profile", str(folder),
+                             "--race-date", "2026-04-26", "--race-distance-km", "21.0975",
+                             "--scenario", "goal_marathon_runner", "--out",
+                             str(tmp_path / "x.toml"), "--plot", str(tmp_path / "x.png")],
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "differs" in result.stderr
+    assert not (tmp_path / "x.toml").exists()
