@@ -37,9 +37,9 @@ from model.features import (
     CK_REFERENCE_U_PER_L,
     NO_CRAMP,
     ONSET_KNOWN,
-    ONSET_UNKNOWN,
     at_risk_before_onset,
 )
+from model.likelihood import KernelData, hazard_loglik
 from model.priors import FACTORS, Priors
 
 # Reproducibility: with numba's fastmath the sampler's compiled log-density differed in the last
@@ -198,21 +198,6 @@ def build_model(
             ).sum(),
         )
 
-        # The runner x segment block is memory-bound: single precision halves its traffic. Its
-        # per-record sums (<= ~100 terms of moderate size) lose nothing that matters at 1e-7.
-        f32 = "float32"
-        tv = pt.cast(shape_k, f32) * d.shape_x.astype(f32) + d.log_length.astype(f32)
-        for i, name in enumerate(d.cell_names):
-            tv = tv + pt.cast(b[name], f32) * d.cell_x[i].astype(f32)
-        pre_sum = pt.cast(pt.exp(tv).sum(axis=1), "float64")  # per record, over at-risk cells
-        event_rate = pt.ones(len(d.outcome))
-        if len(d.known_record):
-            kr, ks = d.known_record, d.known_segment
-            onset_tv = shape_k * d.shape_x[kr, ks] + d.onset_log_length
-            for i, name in enumerate(d.cell_names):
-                onset_tv = onset_tv + b[name] * d.cell_x[i, kr, ks]
-            event_rate = pt.set_subtensor(event_rate[d.known_record], pt.exp(onset_tv))
-
         race_intercept = _race_intercepts(
             intercept_centred, race_sd, d, HALF_NORMAL_MEDIAN * priors["race_sd"].sigma
         )
@@ -220,61 +205,10 @@ def build_model(
         for i, name in enumerate(d.record_names):
             if name != "muscle_damage":
                 const = const + b[name] * d.record_x[i]
-        damage_row = d.record_names.index("muscle_damage")
-        z_u, logw_u = gauss_hermite_normal(n_nodes_runner)
-        z_d, logw_d = gauss_hermite_normal(n_nodes_damage)
-        w_u, w_d = np.exp(logw_u), np.exp(logw_d)
-        # lambda = exp(const) * exp(u) * exp(beta_dmg * damage): exps per record and per node,
-        # products per (record, node). Likelihoods of one runner-race lie in (0, 1] and, at any
-        # sensible hazard, far from underflow, so the quadrature sums run in probability space:
-        # one exp per (record, node) and no logsumexp.
-        exp_u = pt.exp(runner_scale * z_u)  # (node_u,)
-        exp_const = pt.exp(const)
-        exp_damage_observed = pt.exp(b["muscle_damage"] * np.nan_to_num(d.record_x[damage_row]))
-        log_ck_nodes = (
-            ck_log_mean + ck_taper * d.taper_units[:, None] + ck_log_sd * z_d[None, :]
-        )  # (record, node_d)
-        damage_nodes = (log_ck_nodes - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0) - d.centres[
-            "muscle_damage"
-        ]
-        exp_damage_nodes = pt.exp(b["muscle_damage"] * damage_nodes)
-
-        blocks, block_records = [], []
-        for observed in (True, False):
-            for code in (NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN):
-                rec = np.flatnonzero((d.damage_observed == observed) & (d.outcome == code))
-                if not len(rec):
-                    continue
-                if observed:
-                    lam = (exp_const[rec] * exp_damage_observed[rec])[:, None] * exp_u[None, :]
-                    lik = _record_likelihood(lam, pre_sum[rec, None], event_rate[rec, None], code)
-                else:
-                    lam = (
-                        exp_const[rec, None, None]
-                        * exp_u[None, :, None]
-                        * exp_damage_nodes[rec, None, :]
-                    )
-                    lik = _record_likelihood(
-                        lam, pre_sum[rec, None, None], event_rate[rec, None, None], code
-                    )
-                    lik = pt.tensordot(lik, w_d, axes=[[2], [0]])
-                blocks.append(lik)
-                block_records.append(rec)
-        lik = pt.concatenate(blocks, axis=0)  # (record in block order, node_u)
-        order = np.concatenate(block_records)
-        runner = d.runner_index[order]
-        single = np.bincount(runner, minlength=d.n_runner)[runner] == 1
-        terms = []
-        if single.any():
-            terms.append(pt.log(pt.dot(lik[np.flatnonzero(single)], w_u)).sum())
-        if not single.all():
-            multi = np.flatnonzero(~single)
-            _, runner_multi = np.unique(runner[multi], return_inverse=True)
-            log_lik = pt.inc_subtensor(
-                pt.zeros((runner_multi.max() + 1, n_nodes_runner))[runner_multi], pt.log(lik[multi])
-            )
-            terms.append(pm.math.logsumexp(log_lik + logw_u[None, :], axis=1).sum())
-        pm.Potential("loglik", pt.add(*terms) if len(terms) > 1 else terms[0])
+        b_cell = pt.stack([shape_k] + [b[name] for name in d.cell_names])
+        params = pt.stack([runner_scale, b["muscle_damage"], ck_log_mean, ck_log_sd, ck_taper])
+        data = kernel_data(d, n_nodes_runner, n_nodes_damage)
+        pm.Potential("loglik", hazard_loglik(const, b_cell, params, data))
     model.cramp_data = d  # kept for diagnostics and predictions
     return model
 
@@ -298,6 +232,40 @@ def race_centring(d: ModelData, race_sd_scale: float) -> np.ndarray:
     return events * race_sd_scale**2 / (1.0 + events * race_sd_scale**2)
 
 
+def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> KernelData:
+    """The likelihood kernel's arrays (model/likelihood.py) from the centred model data."""
+    group = np.where(d.damage_observed, 0, 3) + d.outcome
+    order = np.lexsort((d.runner_index, group))  # by group, then runner (locality)
+    coef_x = np.concatenate([d.shape_x[None], d.cell_x])[:, order]  # (coef, record, segment)
+    onset_x = np.zeros(coef_x.shape[:2])
+    onset_log_length = np.zeros(len(order))
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    known_at = position[d.known_record]
+    onset_x[:, known_at] = coef_x[:, known_at, d.known_segment]
+    onset_log_length[known_at] = d.onset_log_length
+    damage_row = d.record_names.index("muscle_damage")
+    z_u, logw_u = gauss_hermite_normal(n_nodes_runner)
+    z_d, logw_d = gauss_hermite_normal(n_nodes_damage)
+    return KernelData(
+        cell_x=np.ascontiguousarray(coef_x.transpose(0, 2, 1), dtype=np.float32),
+        log_length=np.ascontiguousarray(d.log_length[order].T, dtype=np.float32),
+        onset_x=onset_x,
+        onset_log_length=onset_log_length,
+        damage_x=np.nan_to_num(d.record_x[damage_row])[order],
+        taper_units=d.taper_units[order].astype(float),
+        record_order=order.astype(np.int64),
+        record_runner=d.runner_index[order].astype(np.int64),
+        group_start=np.searchsorted(group[order], np.arange(7)).astype(np.int64),
+        z_runner=z_u,
+        logw_runner=logw_u,
+        z_damage=z_d,
+        logw_damage=logw_d,
+        damage_offset=np.array([-np.log(CK_REFERENCE_U_PER_L) / np.log(2.0)
+                                - d.centres["muscle_damage"]]),
+    )
+
+
 def _race_intercepts(intercept_centred, race_sd, d: ModelData, race_sd_scale: float):
     """Race effects with partial pooling, partially non-centred per race (`race_centring`):
     race_raw ~ Normal(0, race_sd^w), effect = race_sd^(1 - w) * race_raw."""
@@ -310,15 +278,3 @@ def _race_intercepts(intercept_centred, race_sd, d: ModelData, race_sd_scale: fl
 def _normal(priors: Priors, name: str):
     p = priors[name]
     return pm.Normal(name, mu=p.mu, sigma=p.sigma)
-
-
-def _record_likelihood(lam, pre_sum, event_rate, outcome: int):
-    """Likelihood of runner-races with one outcome, given their hazard multiplier `lam`.
-
-    survival to the onset (or the end reached): exp(-lam * pre_sum); times a cramp in the onset
-    segment: 1 - exp(-lam * event_rate); onset unknown: 1 - exp(-lam * pre_sum)."""
-    if outcome == NO_CRAMP:
-        return pt.exp(-lam * pre_sum)
-    if outcome == ONSET_KNOWN:
-        return pt.exp(-lam * pre_sum) * -pt.expm1(-lam * event_rate)
-    return -pt.expm1(-lam * pre_sum)

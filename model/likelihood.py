@@ -1,0 +1,379 @@
+"""The hazard model's log-likelihood and its exact gradient in one compiled pass, as a PyTensor Op.
+
+NUTS evaluates the log-density and its gradient some 10^4 times per fit, so this is where a fit
+spends its time. Generic automatic differentiation of the same formulas (the model's first
+version) walked ~20 intermediate arrays of 10^5-10^6 elements per evaluation; here one numba
+loop per stage keeps everything in registers and vectorises exp/log (model/vector_math.py).
+
+The model (see model/hazard_model.py for its statement): record r has cumulative hazard
+lambda_r * P_r over its at-risk cells and rate lambda_r * E_r in its onset segment, where
+
+    P_r = sum_s exp(tv_rs),  tv_rs = ln len_rs + sum_j b_j x_jrs  (time-varying terms, per cell)
+    ln lambda_r = c_r + s_u z_n + b_d d_r                         (per record and quadrature node)
+
+c_r is the record's constant part (race intercept + record-level factors), z_n the runner-effect
+node, d_r the (centred) muscle damage: measured, or at damage node m when CK was not measured
+(d = offset + (ck_mean + ck_taper * taper + ck_sd * z_m) / ln 2). Per record and node:
+
+    no cramp:       log L = -x                        x = lambda P
+    onset known:    log L = -x + log(1 - e^-y)        y = lambda E
+    onset unknown:  log L = log(1 - e^-x)
+
+Unmeasured damage is averaged over its nodes, a runner's records multiply at each runner node,
+and the runner's log-likelihood is log sum_n w_n prod_r S_rn (log-sum-exp with shifts). The
+gradient is the same computation run backwards: each node's posterior weight times
+d log L / d ln lambda, chained to c_r, s_u, b_d, the CK parameters, and through P_r and E_r to
+the cell coefficients b_j (per-record moments sum_s x_jrs exp(tv_rs), gathered in the same sweep
+over the cells as P_r).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pytensor.tensor as pt
+from pytensor.gradient import DisconnectedType
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
+
+from model import vector_math as vm
+from model.features import NO_CRAMP, ONSET_KNOWN
+
+LN2 = 0.6931471805599453
+KERNEL_VERSION = 1
+PARAMS = ("runner_scale", "beta_damage", "ck_log_mean", "ck_log_sd", "ck_taper_effect")
+
+
+@dataclass(frozen=True)
+class KernelData:
+    """The arrays the kernel reads, records in kernel order (see `loglik_and_gradient`)."""
+
+    cell_x: np.ndarray  # (coef, segment, record) float32: distance shape, then time-varying factors
+    log_length: np.ndarray  # (segment, record) float32; -1000 where not at risk (exp gives 0)
+    onset_x: np.ndarray  # (coef, record): the cell values in the onset segment (0 if not known)
+    onset_log_length: np.ndarray  # (record,)
+    damage_x: np.ndarray  # (record,) centred measured damage [doublings], 0 where not measured
+    taper_units: np.ndarray  # (record,) taper [7-day units], uncentred
+    record_order: np.ndarray  # (record,) index in the data of each kernel record
+    record_runner: np.ndarray  # (record,) runner index
+    group_start: np.ndarray  # (7,) offsets of the six (CK measured?, outcome) groups
+    z_runner: np.ndarray  # Gauss-Hermite nodes and log-weights for a standard normal
+    logw_runner: np.ndarray
+    z_damage: np.ndarray
+    logw_damage: np.ndarray
+    damage_offset: np.ndarray  # (1,): -ln(70) / ln 2 - the damage centre
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return tuple(getattr(self, name) for name in self.__dataclass_fields__)
+
+
+@numba.njit(inline="always", cache=True)
+def _span(lo, hi):
+    """range(lo, hi) over unsigned integers: with a signed start numba cannot rule out negative
+    indices and checks every one for wrap-around, which stops the loop from vectorising."""
+    return range(np.uint64(lo), np.uint64(hi))
+
+
+@numba.njit(error_model="numpy", cache=True)
+def cell_sums(b_cell, cell_x, log_length):
+    """P_r = sum_s exp(tv_rs) and the moments sum_s x_jrs exp(tv_rs), one sweep over the cells.
+
+    Records are the inner (contiguous) loop, so every loop is element-wise and vectorises."""
+    n_coef, n_seg, n_rec = cell_x.shape
+    pre_sum = np.zeros(n_rec)
+    moments = np.zeros((n_coef, n_rec))
+    tv = np.empty(n_rec)
+    rate = np.empty(n_rec)
+    for s in range(n_seg):
+        for r in range(n_rec):
+            tv[r] = log_length[s, r]
+        for j in range(n_coef):
+            bj = b_cell[j]
+            for r in range(n_rec):
+                tv[r] += bj * cell_x[j, s, r]
+        for r in range(n_rec):
+            rate[r] = vm.exp(tv[r])
+            pre_sum[r] += rate[r]
+        for j in range(n_coef):
+            for r in range(n_rec):
+                moments[j, r] += cell_x[j, s, r] * rate[r]
+    return pre_sum, moments
+
+
+@numba.njit(inline="always", error_model="numpy", cache=True)
+def _node_terms(code, row, lo, hi, lam, pre_sum, onset_rate, log_lik, d_log_lam, d_pre, d_onset):
+    """At one quadrature point (`row`) for records lo..hi-1, all with outcome `code`: log L and
+    its derivatives d log L / d ln lambda, d log L / d P and d log L / d E."""
+    if code == NO_CRAMP:
+        for r in _span(lo, hi):
+            x = lam[r] * pre_sum[r]
+            log_lik[row, r] = -x
+            d_log_lam[row, r] = -x
+            d_pre[row, r] = -lam[r]
+            d_onset[row, r] = 0.0
+    elif code == ONSET_KNOWN:
+        for r in _span(lo, hi):
+            x = lam[r] * pre_sum[r]
+            y = lam[r] * onset_rate[r]
+            one_minus = vm.one_minus_exp_neg(y)
+            q = (1.0 - one_minus) / one_minus  # d log(1 - e^-y) / dy
+            log_lik[row, r] = -x + vm.log(one_minus)
+            d_log_lam[row, r] = -x + y * q
+            d_pre[row, r] = -lam[r]
+            d_onset[row, r] = lam[r] * q
+    else:
+        for r in _span(lo, hi):
+            x = lam[r] * pre_sum[r]
+            one_minus = vm.one_minus_exp_neg(x)
+            q = (1.0 - one_minus) / one_minus
+            log_lik[row, r] = vm.log(one_minus)
+            d_log_lam[row, r] = x * q
+            d_pre[row, r] = lam[r] * q
+            d_onset[row, r] = 0.0
+
+
+@numba.njit(error_model="numpy", cache=True)
+def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units,
+                 record_order, group_start, z_damage, damage_offset):
+    """Per record: the onset segment's rate E_r, lambda at the runner effect's centre with
+    damage as measured (or 0), and the damage levels and their exp(b_d d) at the damage nodes
+    where CK was not measured."""
+    _, beta_damage, ck_mean, ck_sd, ck_taper = params
+    n_coef, n_rec = onset_x.shape
+    n_d = z_damage.size
+    first_unmeasured = group_start[3]
+    onset_rate = np.zeros(n_rec)
+    for g in (1, 4):
+        for r in _span(group_start[g], group_start[g + 1]):
+            tv = onset_log_length[r]
+            for j in range(n_coef):
+                tv += b_cell[j] * onset_x[j, r]
+            onset_rate[r] = vm.exp(tv)
+    base = np.empty(n_rec)
+    for r in range(n_rec):
+        base[r] = vm.exp(const[record_order[r]] + beta_damage * damage_x[r])
+    damage = np.zeros((n_d, n_rec))
+    exp_damage = np.zeros((n_d, n_rec))
+    for m in range(n_d):
+        for r in _span(first_unmeasured, n_rec):
+            damage[m, r] = damage_offset[0] + (
+                ck_mean + ck_taper * taper_units[r] + ck_sd * z_damage[m]) / LN2
+            exp_damage[m, r] = vm.exp(beta_damage * damage[m, r])
+    return onset_rate, base, damage, exp_damage
+
+
+@numba.njit(error_model="numpy", cache=True)
+def point_terms(pre_sum, onset_rate, base, exp_u, exp_damage, group_start):
+    """log L and its derivatives at every quadrature point: row n (measured CK) or n * n_d + m."""
+    n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
+    n_pts = n_u * n_d
+    log_lik = np.empty((n_pts, n_rec))
+    d_log_lam = np.empty((n_pts, n_rec))
+    d_pre = np.empty((n_pts, n_rec))
+    d_onset = np.empty((n_pts, n_rec))
+    lam = np.empty(n_rec)
+    for g in range(6):
+        lo, hi, code = group_start[g], group_start[g + 1], g % 3
+        for n in range(n_u):
+            if g < 3:
+                for r in _span(lo, hi):
+                    lam[r] = base[r] * exp_u[n]
+                _node_terms(code, n, lo, hi, lam, pre_sum, onset_rate, log_lik, d_log_lam, d_pre,
+                            d_onset)
+            else:
+                for m in range(n_d):
+                    for r in _span(lo, hi):
+                        lam[r] = base[r] * exp_u[n] * exp_damage[m, r]
+                    _node_terms(code, n * n_d + m, lo, hi, lam, pre_sum, onset_rate, log_lik,
+                                d_log_lam, d_pre, d_onset)
+    return log_lik, d_log_lam, d_pre, d_onset
+
+
+@numba.njit(error_model="numpy", cache=True)
+def average_damage(log_lik, logw_damage, n_u, first_unmeasured):
+    """log S_rn = log sum_m w_m L_rnm over the damage nodes (= log L_rn where CK was measured),
+    and each damage node's share of that sum."""
+    n_pts, n_rec = log_lik.shape
+    n_d = logw_damage.size
+    log_s = np.empty((n_u, n_rec))
+    share = np.empty((n_pts, n_rec))
+    top = np.empty(n_rec)
+    acc = np.empty(n_rec)
+    for n in range(n_u):
+        for r in range(first_unmeasured):
+            log_s[n, r] = log_lik[n, r]
+        for r in _span(first_unmeasured, n_rec):
+            top[r] = -np.inf
+            acc[r] = 0.0
+        for m in range(n_d):
+            for r in _span(first_unmeasured, n_rec):
+                top[r] = max(top[r], log_lik[n * n_d + m, r] + logw_damage[m])
+        for m in range(n_d):
+            p = n * n_d + m
+            for r in _span(first_unmeasured, n_rec):
+                share[p, r] = vm.exp(log_lik[p, r] + logw_damage[m] - top[r])
+                acc[r] += share[p, r]
+        for m in range(n_d):
+            p = n * n_d + m
+            for r in _span(first_unmeasured, n_rec):
+                share[p, r] /= acc[r]
+        for r in _span(first_unmeasured, n_rec):
+            log_s[n, r] = top[r] + vm.log(acc[r])
+    return log_s, share
+
+
+@numba.njit(error_model="numpy", cache=True)
+def runner_posterior(log_s, logw_runner, record_runner, n_runner):
+    """Sum over runners of log sum_n w_n prod_r S_rn, and each runner node's posterior weight."""
+    n_u, n_rec = log_s.shape
+    node = np.empty((n_u, n_runner))
+    for n in range(n_u):
+        for i in range(n_runner):
+            node[n, i] = logw_runner[n]
+        for r in range(n_rec):
+            node[n, record_runner[r]] += log_s[n, r]
+    top = np.full(n_runner, -np.inf)
+    acc = np.zeros(n_runner)
+    for n in range(n_u):
+        for i in range(n_runner):
+            top[i] = max(top[i], node[n, i])
+    for n in range(n_u):
+        for i in range(n_runner):
+            node[n, i] = vm.exp(node[n, i] - top[i])
+            acc[i] += node[n, i]
+    total = 0.0
+    for i in range(n_runner):
+        total += top[i] + vm.log(acc[i])
+    for n in range(n_u):
+        for i in range(n_runner):
+            node[n, i] /= acc[i]
+    return total, node
+
+
+@numba.njit(error_model="numpy", cache=True)
+def backward(node, share, d_log_lam, d_pre, d_onset, damage, record_runner, z_runner, z_damage,
+             first_unmeasured):
+    """Per record, sums over its quadrature points of (posterior weight x derivative): with
+    respect to ln lambda, and that times z_u, the damage level and z_d; and to P and E."""
+    n_u, n_d, n_rec = z_runner.size, z_damage.size, d_pre.shape[1]
+    g_log_lam = np.zeros(n_rec)
+    g_scale = np.zeros(n_rec)
+    g_damage = np.zeros(n_rec)
+    g_damage_z = np.zeros(n_rec)
+    g_pre = np.zeros(n_rec)
+    g_onset = np.zeros(n_rec)
+    for n in range(n_u):
+        for r in range(first_unmeasured):
+            w = node[n, record_runner[r]]
+            g = w * d_log_lam[n, r]
+            g_log_lam[r] += g
+            g_scale[r] += g * z_runner[n]
+            g_pre[r] += w * d_pre[n, r]
+            g_onset[r] += w * d_onset[n, r]
+        for m in range(n_d):
+            p = n * n_d + m
+            for r in _span(first_unmeasured, n_rec):
+                w = node[n, record_runner[r]] * share[p, r]
+                g = w * d_log_lam[p, r]
+                g_log_lam[r] += g
+                g_scale[r] += g * z_runner[n]
+                g_damage[r] += g * damage[m, r]
+                g_damage_z[r] += g * z_damage[m]
+                g_pre[r] += w * d_pre[p, r]
+                g_onset[r] += w * d_onset[p, r]
+    return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset
+
+
+@numba.njit(error_model="numpy", cache=True)
+def loglik_and_gradient(
+    const, b_cell, params,
+    cell_x, log_length, onset_x, onset_log_length, damage_x, taper_units, record_order,
+    record_runner, group_start, z_runner, logw_runner, z_damage, logw_damage, damage_offset,
+):  # fmt: skip
+    """Log-likelihood of all records and its gradient with respect to `const` (record, data
+    order), `b_cell` (coef,) and `params` (PARAMS order).
+
+    Records are in kernel order (`record_order[r]` is record r's index in the data), grouped by
+    measured CK and outcome (`group_start`: measured no cramp / onset known / onset unknown, then
+    the same unmeasured), so that every inner loop runs over records with the same formula and
+    vectorises; quadrature nodes are the outer loops."""
+    runner_scale, beta_damage = params[0], params[1]
+    n_coef, _, n_rec = cell_x.shape
+    n_u = z_runner.size
+    first_unmeasured = group_start[3]
+    pre_sum, moments = cell_sums(b_cell, cell_x, log_length)
+    onset_rate, base, damage, exp_damage = record_rates(
+        const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
+        group_start, z_damage, damage_offset)
+    exp_u = np.exp(runner_scale * z_runner)
+    log_lik, d_log_lam, d_pre, d_onset = point_terms(pre_sum, onset_rate, base, exp_u,
+                                                     exp_damage, group_start)
+    log_s, share = average_damage(log_lik, logw_damage, n_u, first_unmeasured)
+    total, node = runner_posterior(log_s, logw_runner, record_runner, np.max(record_runner) + 1)
+    g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset = backward(
+        node, share, d_log_lam, d_pre, d_onset, damage, record_runner, z_runner,
+        z_damage, first_unmeasured)
+
+    g_const = np.empty(n_rec)
+    g_params = np.zeros(5)
+    for r in range(n_rec):
+        g_const[record_order[r]] = g_log_lam[r]
+        g_params[0] += g_scale[r]
+    for r in range(first_unmeasured):
+        g_params[1] += g_log_lam[r] * damage_x[r]
+    for r in _span(first_unmeasured, n_rec):
+        g_params[1] += g_damage[r]
+        g_params[2] += g_log_lam[r] * beta_damage / LN2
+        g_params[3] += g_damage_z[r] * beta_damage / LN2
+        g_params[4] += g_log_lam[r] * taper_units[r] * beta_damage / LN2
+    g_cell = np.zeros(n_coef)
+    for j in range(n_coef):
+        for r in range(n_rec):
+            g_cell[j] += g_pre[r] * moments[j, r] + g_onset[r] * onset_rate[r] * onset_x[j, r]
+    return total, g_const, g_cell, g_params
+
+
+class HazardLogLikelihood(Op):
+    """log-likelihood(const, b_cell, params) with its gradient as extra outputs of the same node,
+    so a log-density-and-gradient evaluation runs the kernel once. Data are constant inputs."""
+
+    __props__ = ()
+
+    def make_node(self, const, b_cell, params, *data):
+        inputs = [pt.as_tensor(const, dtype="float64"), pt.as_tensor(b_cell, dtype="float64"),
+                  pt.as_tensor(params, dtype="float64")] + [pt.constant(a) for a in data]
+        outputs = [pt.dscalar(), pt.dvector(), pt.dvector(), pt.dvector()]
+        return Apply(self, inputs, outputs)
+
+    def perform(self, node, inputs, output_storage):
+        for store, value in zip(output_storage, loglik_and_gradient(*inputs), strict=True):
+            store[0] = np.asarray(value, dtype="float64")
+
+    def connection_pattern(self, node):
+        return [[True] * 4] * 3 + [[False] * 4] * (len(node.inputs) - 3)
+
+    def pullback(self, inputs, outputs, cotangents):
+        for c in cotangents[1:]:
+            if not isinstance(c.type, DisconnectedType):
+                raise NotImplementedError("second derivatives of the hazard likelihood")
+        up = cotangents[0]
+        return [up * outputs[1], up * outputs[2], up * outputs[3]] + [
+            DisconnectedType()() for _ in inputs[3:]]
+
+
+@register_funcify_default_op_cache_key(HazardLogLikelihood)
+def _numba_hazard_loglik(op, node, **kwargs):
+    @numba.njit(error_model="numpy")
+    def hazard_loglik(*args):
+        total, g_const, g_cell, g_params = loglik_and_gradient(*args)
+        return np.asarray(total), g_const, g_cell, g_params
+
+    return hazard_loglik, KERNEL_VERSION
+
+
+def hazard_loglik(const, b_cell, params, data: KernelData):
+    """The log-likelihood as a PyTensor scalar (gradient included through the Op)."""
+    return HazardLogLikelihood()(const, b_cell, params, *data.arrays())[0]

@@ -1,0 +1,85 @@
+"""exp and log for numba loops that the compiler can vectorise.
+
+numba turns `math.exp` into a call to the C library, one element at a time (~4 ns here): there is
+no vector math library (SVML) on these machines. Written as range reduction + polynomial + bit
+assembly, the same functions compile to SIMD code (~0.9 ns per element, within 1.5x of numpy's
+own vectorised exp) and are accurate to a few ulp (tests/test_vector_math.py). They assume the
+ranges this model produces: `exp` returns 0 below -708 (no subnormals), `log` expects a positive
+normal number (it returns -inf for x <= 0). Callers must be compiled with
+`error_model="numpy"` too: numba's default Python error model checks every division for zero,
+which stops the loop from vectorising.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+LOG2E = 1.4426950408889634
+LN2_HI = 6.93147180369123816490e-01  # ln 2 split so that k * LN2_HI is exact for |k| < 2^11
+LN2_LO = 1.90821492927058770002e-10
+EXP_MIN = -708.0
+EXP_MAX = 709.0
+_MANTISSA = (1 << 52) - 1
+_EXPONENT_ONE = 1023 << 52
+_SQRT2 = 1.4142135623730951
+
+
+@numba.njit(inline="always", error_model="numpy", cache=True)
+def exp(x: float) -> float:
+    """e**x; 0 for x < -708 (where e**x is below the smallest normal double)."""
+    xc = min(max(x, EXP_MIN), EXP_MAX)
+    k = math.floor(xc * LOG2E + 0.5)
+    r = xc - k * LN2_HI - k * LN2_LO  # |r| <= ln2 / 2
+    # Taylor series to r^12: truncation error < 2e-17 relative on |r| <= 0.347
+    p = 1.0 / 479001600.0
+    p = 1.0 / 39916800.0 + r * p
+    p = 1.0 / 3628800.0 + r * p
+    p = 1.0 / 362880.0 + r * p
+    p = 1.0 / 40320.0 + r * p
+    p = 1.0 / 5040.0 + r * p
+    p = 1.0 / 720.0 + r * p
+    p = 1.0 / 120.0 + r * p
+    p = 1.0 / 24.0 + r * p
+    p = 1.0 / 6.0 + r * p
+    p = 0.5 + r * p
+    p = 1.0 + r * p
+    p = 1.0 + r * p
+    scale = np.int64((np.int64(k) + 1023) << 52).view(np.float64)  # 2**k
+    return 0.0 if x < EXP_MIN else p * scale
+
+
+@numba.njit(inline="always", error_model="numpy", cache=True)
+def log(x: float) -> float:
+    """Natural log of a positive normal double; -inf for x <= 0."""
+    bits = np.float64(x).view(np.int64)
+    k = (bits >> 52) - 1023
+    m = np.int64((bits & _MANTISSA) | _EXPONENT_ONE).view(np.float64)  # x = m 2^k, m in [1, 2)
+    big = m > _SQRT2
+    m = 0.5 * m if big else m  # m in [sqrt(1/2), sqrt(2))
+    k = k + 1 if big else k
+    s = (m - 1.0) / (m + 1.0)  # |s| <= 0.1716; ln m = 2 atanh(s)
+    s2 = s * s
+    p = 1.0 / 21.0
+    p = 1.0 / 19.0 + s2 * p
+    p = 1.0 / 17.0 + s2 * p
+    p = 1.0 / 15.0 + s2 * p
+    p = 1.0 / 13.0 + s2 * p
+    p = 1.0 / 11.0 + s2 * p
+    p = 1.0 / 9.0 + s2 * p
+    p = 1.0 / 7.0 + s2 * p
+    p = 1.0 / 5.0 + s2 * p
+    p = 1.0 / 3.0 + s2 * p
+    p = 1.0 + s2 * p
+    kf = float(k)
+    value = kf * LN2_HI + (2.0 * s * p + kf * LN2_LO)
+    return -np.inf if x <= 0.0 else value
+
+
+@numba.njit(inline="always", error_model="numpy", cache=True)
+def one_minus_exp_neg(y: float) -> float:
+    """1 - e**-y for y >= 0, accurate also for small y (where 1 - exp(-y) would cancel)."""
+    series = y * (1.0 - y * (0.5 - y * (1.0 / 6.0 - y / 24.0)))
+    return series if y < 1e-3 else 1.0 - exp(-y)

@@ -1,0 +1,112 @@
+"""The compiled likelihood kernel: its elementary functions, and its gradient against finite
+differences (its value is checked against brute-force integration in test_model.py and against
+model.checks' independent numpy implementation in test_checks.py)."""
+
+import numba
+import numpy as np
+import pytest
+
+from model import vector_math as vm
+from model.features import build_features
+from model.hazard_model import build_model, kernel_data, prepare
+from model.likelihood import loglik_and_gradient
+from model.records import RaceRecords
+from model.synth import synthesize
+
+
+@numba.njit(error_model="numpy")
+def _apply(kind, x):
+    out = np.empty_like(x)
+    for i in range(x.size):
+        if kind == 0:
+            out[i] = vm.exp(x[i])
+        elif kind == 1:
+            out[i] = vm.log(x[i])
+        else:
+            out[i] = vm.one_minus_exp_neg(x[i])
+    return out
+
+
+def test_exp_and_log_agree_with_numpy_to_a_few_ulp():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-708, 709, 100_000), rng.uniform(-1, 1, 100_000)])
+    np.testing.assert_allclose(_apply(0, x), np.exp(x), rtol=4 * 2.2e-16, atol=0)  # 4 ulp
+    y = np.concatenate([np.exp(rng.uniform(-700, 700, 100_000)), rng.uniform(0.5, 2, 100_000)])
+    np.testing.assert_allclose(_apply(1, y), np.log(y), rtol=4 * 2.2e-16, atol=4 * 2.2e-16)
+    small = np.exp(rng.uniform(-40, 6, 100_000))
+    np.testing.assert_allclose(_apply(2, small), -np.expm1(-small), rtol=1e-13, atol=0)
+    # documented edges: no subnormals from exp, -inf for log of 0 and below
+    assert list(_apply(0, np.array([-709.0, -1e4, 0.0]))) == [0.0, 0.0, 1.0]
+    assert list(_apply(1, np.array([0.0, -1.0, 1.0]))) == [-np.inf, -np.inf, 0.0]
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    # every (CK measured?, outcome) group of the kernel, repeated runners, several races
+    records, splits = synthesize(300, 5, ck_measured_fraction=0.5, onset_known_fraction=0.5)
+    features = build_features(RaceRecords(records, splits, "synthetic", ""))
+    data = kernel_data(prepare(features), 9, 5)
+    assert np.all(np.diff(data.group_start) > 0)
+    return features, data
+
+
+def _point(data, rng):
+    n_rec = data.record_order.size
+    const = rng.normal(-4.9, 0.3, n_rec)
+    b_cell = rng.normal(0.0, 0.5, data.cell_x.shape[0])
+    params = np.array([0.6, 0.4, 4.4, 0.55, -0.3])
+    return const, b_cell, params
+
+
+def _finite_difference(f, x, i, step=1e-6):
+    up, down = x.copy(), x.copy()
+    up[i] += step
+    down[i] -= step
+    return (f(up) - f(down)) / (2 * step)
+
+
+def test_gradient_matches_finite_differences(cohort):
+    _, data = cohort
+    rng = np.random.default_rng(2)
+    const, b_cell, params = _point(data, rng)
+    arrays = data.arrays()
+    _, g_const, g_cell, g_params = loglik_and_gradient(const, b_cell, params, *arrays)
+
+    def ll(c=const, b=b_cell, p=params):
+        return loglik_and_gradient(c, b, p, *arrays)[0]
+
+    for j in range(b_cell.size):
+        assert g_cell[j] == pytest.approx(_finite_difference(lambda b: ll(b=b), b_cell, j),
+                                          rel=1e-6, abs=1e-6)
+    for j in range(params.size):
+        assert g_params[j] == pytest.approx(_finite_difference(lambda p: ll(p=p), params, j),
+                                            rel=1e-6, abs=1e-6)
+    # records of every group (kernel order -> data order)
+    for g in range(6):
+        r = data.record_order[data.group_start[g]]
+        assert g_const[r] == pytest.approx(_finite_difference(lambda c: ll(c=c), const, r),
+                                           rel=1e-6, abs=1e-6)
+
+
+def test_model_gradient_is_the_kernel_gradient_through_pytensor(cohort, priors):
+    # the Op's pullback wires the kernel's gradient into PyMC's log-density
+    features, _ = cohort
+    model = build_model(features, priors)
+    logp = model.compile_logp()
+    dlogp = model.compile_dlogp()
+    point = model.initial_point()
+    rng = np.random.default_rng(3)
+    point = {k: v + rng.normal(0, 0.1, np.shape(v)) for k, v in point.items()}
+    grad = dlogp(point)
+    offset = 0
+    for var in model.value_vars:
+        size = int(np.prod(point[var.name].shape))
+        for i in range(min(size, 3)):
+            def f(v, name=var.name):
+                return logp({**point, name: v.reshape(point[name].shape)})
+
+            flat = point[var.name].astype(float).ravel()
+            expected = _finite_difference(f, flat, i)
+            assert grad[offset + i] == pytest.approx(expected, rel=1e-5, abs=1e-5), var.name
+        offset += size
+    assert offset == grad.size
