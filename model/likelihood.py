@@ -29,7 +29,9 @@ over the cells as P_r).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -43,7 +45,6 @@ from model import vector_math as vm
 from model.features import NO_CRAMP, ONSET_KNOWN
 
 LN2 = 0.6931471805599453
-KERNEL_VERSION = 1
 PARAMS = ("runner_scale", "beta_damage", "ck_log_mean", "ck_log_sd", "ck_taper_effect")
 
 
@@ -371,7 +372,16 @@ def _numba_hazard_loglik(op, node, **kwargs):
         total, g_const, g_cell, g_params = loglik_and_gradient(*args)
         return np.asarray(total), g_const, g_cell, g_params
 
-    return hazard_loglik, KERNEL_VERSION
+    return hazard_loglik, _source_version()
+
+
+def _source_version() -> int:
+    """PyTensor caches compiled graphs by the Op's type and props; the kernel's source (this
+    file and vector_math) must be part of the key, or an edited kernel would load a stale one."""
+    digest = hashlib.sha256()
+    for module in (__file__, vm.__file__):
+        digest.update(Path(module).read_bytes())
+    return int(digest.hexdigest()[:15], 16)
 
 
 def hazard_loglik(const, b_cell, params, data: KernelData):
