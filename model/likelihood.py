@@ -45,6 +45,7 @@ from model import vector_math as vm
 from model.features import NO_CRAMP, ONSET_KNOWN
 
 LN2 = 0.6931471805599453
+CELL_BLOCK = 512  # records per block of the cell sweep
 PARAMS = ("runner_scale", "beta_damage", "ck_log_mean", "ck_log_sd", "ck_taper_effect")
 
 
@@ -82,58 +83,29 @@ def _span(lo, hi):
 def cell_sums(b_cell, cell_x, log_length):
     """P_r = sum_s exp(tv_rs) and the moments sum_s x_jrs exp(tv_rs), one sweep over the cells.
 
-    Records are the inner (contiguous) loop, so every loop is element-wise and vectorises."""
+    Records are the inner (contiguous) loop, so every loop is element-wise and vectorises; they
+    are taken in blocks whose running sums stay in the L1 cache while the segments go by."""
     n_coef, n_seg, n_rec = cell_x.shape
     pre_sum = np.zeros(n_rec)
     moments = np.zeros((n_coef, n_rec))
-    tv = np.empty(n_rec)
-    rate = np.empty(n_rec)
-    for s in range(n_seg):
-        for r in range(n_rec):
-            tv[r] = log_length[s, r]
-        for j in range(n_coef):
-            bj = b_cell[j]
-            for r in range(n_rec):
-                tv[r] += bj * cell_x[j, s, r]
-        for r in range(n_rec):
-            rate[r] = vm.exp(tv[r])
-            pre_sum[r] += rate[r]
-        for j in range(n_coef):
-            for r in range(n_rec):
-                moments[j, r] += cell_x[j, s, r] * rate[r]
+    tv = np.empty(CELL_BLOCK)
+    rate = np.empty(CELL_BLOCK)
+    for lo in range(0, n_rec, CELL_BLOCK):
+        hi = min(lo + CELL_BLOCK, n_rec)
+        for s in range(n_seg):
+            for r in _span(lo, hi):
+                tv[r - lo] = log_length[s, r]
+            for j in range(n_coef):
+                bj = b_cell[j]
+                for r in _span(lo, hi):
+                    tv[r - lo] += bj * cell_x[j, s, r]
+            for r in _span(lo, hi):
+                rate[r - lo] = vm.exp(tv[r - lo])
+                pre_sum[r] += rate[r - lo]
+            for j in range(n_coef):
+                for r in _span(lo, hi):
+                    moments[j, r] += cell_x[j, s, r] * rate[r - lo]
     return pre_sum, moments
-
-
-@numba.njit(inline="always", error_model="numpy", cache=True)
-def _node_terms(code, row, lo, hi, lam, pre_sum, onset_rate, log_lik, d_log_lam, d_pre, d_onset):
-    """At one quadrature point (`row`) for records lo..hi-1, all with outcome `code`: log L and
-    its derivatives d log L / d ln lambda, d log L / d P and d log L / d E."""
-    if code == NO_CRAMP:
-        for r in _span(lo, hi):
-            x = lam[r] * pre_sum[r]
-            log_lik[row, r] = -x
-            d_log_lam[row, r] = -x
-            d_pre[row, r] = -lam[r]
-            d_onset[row, r] = 0.0
-    elif code == ONSET_KNOWN:
-        for r in _span(lo, hi):
-            x = lam[r] * pre_sum[r]
-            y = lam[r] * onset_rate[r]
-            one_minus = vm.one_minus_exp_neg(y)
-            q = (1.0 - one_minus) / one_minus  # d log(1 - e^-y) / dy
-            log_lik[row, r] = -x + vm.log(one_minus)
-            d_log_lam[row, r] = -x + y * q
-            d_pre[row, r] = -lam[r]
-            d_onset[row, r] = lam[r] * q
-    else:
-        for r in _span(lo, hi):
-            x = lam[r] * pre_sum[r]
-            one_minus = vm.one_minus_exp_neg(x)
-            q = (1.0 - one_minus) / one_minus
-            log_lik[row, r] = vm.log(one_minus)
-            d_log_lam[row, r] = x * q
-            d_pre[row, r] = lam[r] * q
-            d_onset[row, r] = 0.0
 
 
 @numba.njit(error_model="numpy", cache=True)
@@ -166,64 +138,84 @@ def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, tap
     return onset_rate, base, damage, exp_damage
 
 
+@numba.njit(inline="always", error_model="numpy", cache=True)
+def _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam, d_pre, d_onset,
+                 d_row):
+    """At one quadrature point for records lo..hi-1, all with outcome `code`: log L (into
+    log_lik[row]) and, for cramps, d log L / d ln lambda, / d P and / d E (into row `d_row`;
+    for no cramp they are -x, -lambda and 0, recomputed where needed instead of stored)."""
+    if code == NO_CRAMP:
+        for r in _span(lo, hi):
+            log_lik[row, r] = -lam[r] * pre_sum[r]
+    elif code == ONSET_KNOWN:
+        for r in _span(lo, hi):
+            x = lam[r] * pre_sum[r]
+            y = lam[r] * onset_rate[r]
+            one_minus = vm.one_minus_exp_neg(y)
+            q = (1.0 - one_minus) / one_minus  # d log(1 - e^-y) / dy
+            log_lik[row, r] = -x + vm.log(one_minus)
+            d_log_lam[d_row, r] = -x + y * q
+            d_pre[d_row, r] = -lam[r]
+            d_onset[d_row, r] = lam[r] * q
+    else:
+        for r in _span(lo, hi):
+            x = lam[r] * pre_sum[r]
+            one_minus = vm.one_minus_exp_neg(x)
+            q = (1.0 - one_minus) / one_minus
+            log_lik[row, r] = vm.log(one_minus)
+            d_log_lam[d_row, r] = x * q
+            d_pre[d_row, r] = lam[r] * q
+            d_onset[d_row, r] = 0.0
+
+
 @numba.njit(error_model="numpy", cache=True)
-def point_terms(pre_sum, onset_rate, base, exp_u, exp_damage, group_start):
-    """log L and its derivatives at every quadrature point: row n (measured CK) or n * n_d + m."""
+def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start):
+    """log S_rn: the log-likelihood of record r at runner node n, averaged over the damage nodes
+    where CK was not measured, with each damage node's share of that average; and, for cramps,
+    the derivatives at every quadrature point (row n, or n * n_d + m for unmeasured CK)."""
     n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
     n_pts = n_u * n_d
-    log_lik = np.empty((n_pts, n_rec))
-    d_log_lam = np.empty((n_pts, n_rec))
+    log_s = np.empty((n_u, n_rec))
+    share = np.empty((n_pts, n_rec))
+    d_log_lam = np.empty((n_pts, n_rec))  # only cramp records' columns are written
     d_pre = np.empty((n_pts, n_rec))
     d_onset = np.empty((n_pts, n_rec))
     lam = np.empty(n_rec)
+    log_lik = np.empty((n_d, n_rec))  # at the damage nodes of one runner node
+    top = np.empty(n_rec)
+    acc = np.empty(n_rec)
     for g in range(6):
         lo, hi, code = group_start[g], group_start[g + 1], g % 3
         for n in range(n_u):
             if g < 3:
                 for r in _span(lo, hi):
                     lam[r] = base[r] * exp_u[n]
-                _node_terms(code, n, lo, hi, lam, pre_sum, onset_rate, log_lik, d_log_lam, d_pre,
-                            d_onset)
-            else:
-                for m in range(n_d):
-                    for r in _span(lo, hi):
-                        lam[r] = base[r] * exp_u[n] * exp_damage[m, r]
-                    _node_terms(code, n * n_d + m, lo, hi, lam, pre_sum, onset_rate, log_lik,
-                                d_log_lam, d_pre, d_onset)
-    return log_lik, d_log_lam, d_pre, d_onset
-
-
-@numba.njit(error_model="numpy", cache=True)
-def average_damage(log_lik, logw_damage, n_u, first_unmeasured):
-    """log S_rn = log sum_m w_m L_rnm over the damage nodes (= log L_rn where CK was measured),
-    and each damage node's share of that sum."""
-    n_pts, n_rec = log_lik.shape
-    n_d = logw_damage.size
-    log_s = np.empty((n_u, n_rec))
-    share = np.empty((n_pts, n_rec))
-    top = np.empty(n_rec)
-    acc = np.empty(n_rec)
-    for n in range(n_u):
-        for r in range(first_unmeasured):
-            log_s[n, r] = log_lik[n, r]
-        for r in _span(first_unmeasured, n_rec):
-            top[r] = -np.inf
-            acc[r] = 0.0
-        for m in range(n_d):
-            for r in _span(first_unmeasured, n_rec):
-                top[r] = max(top[r], log_lik[n * n_d + m, r] + logw_damage[m])
-        for m in range(n_d):
-            p = n * n_d + m
-            for r in _span(first_unmeasured, n_rec):
-                share[p, r] = vm.exp(log_lik[p, r] + logw_damage[m] - top[r])
-                acc[r] += share[p, r]
-        for m in range(n_d):
-            p = n * n_d + m
-            for r in _span(first_unmeasured, n_rec):
-                share[p, r] /= acc[r]
-        for r in _span(first_unmeasured, n_rec):
-            log_s[n, r] = top[r] + vm.log(acc[r])
-    return log_s, share
+                _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_s, n, d_log_lam, d_pre,
+                             d_onset, n)
+                continue
+            for m in range(n_d):
+                for r in _span(lo, hi):
+                    lam[r] = base[r] * exp_u[n] * exp_damage[m, r]
+                _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, m, d_log_lam,
+                             d_pre, d_onset, n * n_d + m)
+            for r in _span(lo, hi):
+                top[r] = -np.inf
+                acc[r] = 0.0
+            for m in range(n_d):
+                for r in _span(lo, hi):
+                    top[r] = max(top[r], log_lik[m, r] + logw_damage[m])
+            for m in range(n_d):
+                p = n * n_d + m
+                for r in _span(lo, hi):
+                    share[p, r] = vm.exp(log_lik[m, r] + logw_damage[m] - top[r])
+                    acc[r] += share[p, r]
+            for m in range(n_d):
+                p = n * n_d + m
+                for r in _span(lo, hi):
+                    share[p, r] /= acc[r]
+            for r in _span(lo, hi):
+                log_s[n, r] = top[r] + vm.log(acc[r])
+    return log_s, share, d_log_lam, d_pre, d_onset
 
 
 @numba.njit(error_model="numpy", cache=True)
@@ -255,36 +247,52 @@ def runner_posterior(log_s, logw_runner, record_runner, n_runner):
 
 
 @numba.njit(error_model="numpy", cache=True)
-def backward(node, share, d_log_lam, d_pre, d_onset, damage, record_runner, z_runner, z_damage,
-             first_unmeasured):
+def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_damage, damage,
+             record_runner, z_runner, z_damage, group_start):
     """Per record, sums over its quadrature points of (posterior weight x derivative): with
     respect to ln lambda, and that times z_u, the damage level and z_d; and to P and E."""
-    n_u, n_d, n_rec = z_runner.size, z_damage.size, d_pre.shape[1]
+    n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
     g_log_lam = np.zeros(n_rec)
     g_scale = np.zeros(n_rec)
-    g_damage = np.zeros(n_rec)
+    g_damage = np.zeros(n_rec)  # unmeasured CK: sum of g * damage level, and of g * z_d
     g_damage_z = np.zeros(n_rec)
     g_pre = np.zeros(n_rec)
     g_onset = np.zeros(n_rec)
-    for n in range(n_u):
-        for r in range(first_unmeasured):
-            w = node[n, record_runner[r]]
-            g = w * d_log_lam[n, r]
-            g_log_lam[r] += g
-            g_scale[r] += g * z_runner[n]
-            g_pre[r] += w * d_pre[n, r]
-            g_onset[r] += w * d_onset[n, r]
-        for m in range(n_d):
-            p = n * n_d + m
-            for r in _span(first_unmeasured, n_rec):
-                w = node[n, record_runner[r]] * share[p, r]
-                g = w * d_log_lam[p, r]
-                g_log_lam[r] += g
-                g_scale[r] += g * z_runner[n]
-                g_damage[r] += g * damage[m, r]
-                g_damage_z[r] += g * z_damage[m]
-                g_pre[r] += w * d_pre[p, r]
-                g_onset[r] += w * d_onset[p, r]
+    w = np.empty(n_rec)  # posterior weight of the point
+    d_lam = np.empty(n_rec)  # d log L / d ln lambda at the point
+    d_p = np.empty(n_rec)  # d log L / d P at the point
+    # one simple loop per step, so that each vectorises
+    for g in range(6):
+        lo, hi, cramp, measured = group_start[g], group_start[g + 1], g % 3 != NO_CRAMP, g < 3
+        for n in range(n_u):
+            for m in range(1 if measured else n_d):
+                p = n if measured else n * n_d + m
+                for r in _span(lo, hi):
+                    w[r] = node[n, record_runner[r]]
+                if not measured:
+                    for r in _span(lo, hi):
+                        w[r] *= share[p, r]
+                if cramp:
+                    for r in _span(lo, hi):
+                        d_lam[r] = d_log_lam[p, r]
+                        d_p[r] = d_pre[p, r]
+                        g_onset[r] += w[r] * d_onset[p, r]
+                elif measured:
+                    for r in _span(lo, hi):
+                        d_p[r] = -base[r] * exp_u[n]
+                        d_lam[r] = d_p[r] * pre_sum[r]
+                else:
+                    for r in _span(lo, hi):
+                        d_p[r] = -base[r] * exp_u[n] * exp_damage[m, r]
+                        d_lam[r] = d_p[r] * pre_sum[r]
+                for r in _span(lo, hi):
+                    g_log_lam[r] += w[r] * d_lam[r]
+                    g_scale[r] += w[r] * d_lam[r] * z_runner[n]
+                    g_pre[r] += w[r] * d_p[r]
+                if not measured:
+                    for r in _span(lo, hi):
+                        g_damage[r] += w[r] * d_lam[r] * damage[m, r]
+                        g_damage_z[r] += w[r] * d_lam[r] * z_damage[m]
     return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset
 
 
@@ -303,37 +311,39 @@ def loglik_and_gradient(
     vectorises; quadrature nodes are the outer loops."""
     runner_scale, beta_damage = params[0], params[1]
     n_coef, _, n_rec = cell_x.shape
-    n_u = z_runner.size
     first_unmeasured = group_start[3]
     pre_sum, moments = cell_sums(b_cell, cell_x, log_length)
     onset_rate, base, damage, exp_damage = record_rates(
         const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
         group_start, z_damage, damage_offset)
     exp_u = np.exp(runner_scale * z_runner)
-    log_lik, d_log_lam, d_pre, d_onset = point_terms(pre_sum, onset_rate, base, exp_u,
-                                                     exp_damage, group_start)
-    log_s, share = average_damage(log_lik, logw_damage, n_u, first_unmeasured)
+    log_s, share, d_log_lam, d_pre, d_onset = forward(pre_sum, onset_rate, base, exp_u,
+                                                      exp_damage, logw_damage, group_start)
     total, node = runner_posterior(log_s, logw_runner, record_runner, np.max(record_runner) + 1)
     g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset = backward(
-        node, share, d_log_lam, d_pre, d_onset, damage, record_runner, z_runner,
-        z_damage, first_unmeasured)
+        node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_damage, damage,
+        record_runner, z_runner, z_damage, group_start)
 
     g_const = np.empty(n_rec)
-    g_params = np.zeros(5)
+    g_u = g_bd = g_ck_mean = g_ck_sd = g_ck_taper = 0.0  # scalars: accumulate in registers
     for r in range(n_rec):
         g_const[record_order[r]] = g_log_lam[r]
-        g_params[0] += g_scale[r]
+        g_u += g_scale[r]
     for r in range(first_unmeasured):
-        g_params[1] += g_log_lam[r] * damage_x[r]
+        g_bd += g_log_lam[r] * damage_x[r]
     for r in _span(first_unmeasured, n_rec):
-        g_params[1] += g_damage[r]
-        g_params[2] += g_log_lam[r] * beta_damage / LN2
-        g_params[3] += g_damage_z[r] * beta_damage / LN2
-        g_params[4] += g_log_lam[r] * taper_units[r] * beta_damage / LN2
+        g_bd += g_damage[r]
+        g_ck_mean += g_log_lam[r]
+        g_ck_sd += g_damage_z[r]
+        g_ck_taper += g_log_lam[r] * taper_units[r]
+    to_ck = beta_damage / LN2  # d damage / d ln CK
+    g_params = np.array([g_u, g_bd, g_ck_mean * to_ck, g_ck_sd * to_ck, g_ck_taper * to_ck])
     g_cell = np.zeros(n_coef)
     for j in range(n_coef):
+        acc = 0.0
         for r in range(n_rec):
-            g_cell[j] += g_pre[r] * moments[j, r] + g_onset[r] * onset_rate[r] * onset_x[j, r]
+            acc += g_pre[r] * moments[j, r] + g_onset[r] * onset_rate[r] * onset_x[j, r]
+        g_cell[j] = acc
     return total, g_const, g_cell, g_params
 
 
