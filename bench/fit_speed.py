@@ -19,6 +19,7 @@ from pathlib import Path
 
 import arviz as az
 import nutpie
+import pytensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference_dense import build_reference_model  # noqa: E402
@@ -32,9 +33,12 @@ from model.synth import synthesize  # noqa: E402
 SHARED = ["beta", "log_hazard_per_km", "distance_shape", "runner_sd", "race_sd"]
 
 
-def run(model, draws, tune, seed, adaptation):
+def run(model, draws, tune, seed, adaptation, fastmath=False):
+    """Compile and sample; `fastmath` is PyTensor's default numba setting (True), which the
+    references get as a first attempt would, and the project turns off for reproducibility."""
     start = time.perf_counter()
-    compiled = nutpie.compile_pymc_model(model)
+    with pytensor.config.change_flags(numba__fastmath=fastmath):
+        compiled = nutpie.compile_pymc_model(model)
     compiled_at = time.perf_counter()
     tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=seed,
                          progress_bar=False, adaptation=adaptation, save_warmup=False)
@@ -70,8 +74,9 @@ def main() -> None:
                         help="nutpie mass-matrix adaptations to run the project model with")
     parser.add_argument("--reference-draws", type=int, default=None,
                         help="draws (and tune) for the reference if it is too slow for --draws")
-    parser.add_argument("--reference", nargs="+", default=["effects", "no_effects"],
-                        help="reference variants: with runner and race effects, and without")
+    parser.add_argument("--reference", nargs="+", default=["plain", "no_effects", "effects"],
+                        help="reference variants (bench/reference_dense.py): plain, without "
+                             "runner and race effects, with them")
     args = parser.parse_args()
     priors = load_priors()
     results = {}
@@ -90,8 +95,9 @@ def main() -> None:
                 else args.draws
             n_tune = n_ref if n_ref != args.draws else args.tune
             name = f"reference {variant}"
-            results[name] = run(build_reference_model(features, priors, variant == "effects"),
-                                n_ref, n_tune, args.seed, "diag")
+            model = build_reference_model(features, priors, effects=variant == "effects",
+                                          latent_ck=variant != "plain")
+            results[name] = run(model, n_ref, n_tune, args.seed, "diag", fastmath=True)
             print(name, json.dumps(results[name]), flush=True)
             for adaptation in args.adaptation:
                 for key in ("ess_per_s_sampling", "ess_per_s_total"):

@@ -1,7 +1,9 @@
 """Reference implementation for the fitting benchmark: the straightforward dense person-period
 hazard (logit link, every covariate as a runner x segment array, runner and race effects and
-missing CK as latent parameters, likelihood via pm.Potential), sampled with nutpie. A variant
-without runner and race effects is the lower bar."""
+missing CK as latent parameters, likelihood via pm.Potential), sampled with nutpie. Variants:
+without runner and race effects ("no_effects"), and the plainest ("plain": no effects and an
+unmeasured CK set to the cohort mean instead of a latent value per record: the fixed-effects
+person-period regression a first attempt would be)."""
 
 from __future__ import annotations
 
@@ -14,9 +16,11 @@ from model.features import ONSET_KNOWN, ONSET_UNKNOWN, at_risk_before_onset
 from model.priors import FACTORS, Priors
 
 
-def build_reference_model(features: xr.Dataset, priors: Priors, effects: bool = True) -> pm.Model:
-    """`effects=False` leaves out the runner and race effects (a smaller, easier model than the
-    project's: a lower bar for the project to beat per ESS/s, but not the same model)."""
+def build_reference_model(features: xr.Dataset, priors: Priors, effects: bool = True,
+                          latent_ck: bool = True) -> pm.Model:
+    """`effects=False` leaves out the runner and race effects, `latent_ck=False` sets unmeasured
+    CK to the mean (smaller, easier models than the project's: lower bars for the project to beat
+    per ESS/s, not the same model)."""
     at_risk = at_risk_before_onset(features).to_numpy()
     outcome = features["outcome"].to_numpy()
     onset = features["onset_segment"].to_numpy()
@@ -30,6 +34,9 @@ def build_reference_model(features: xr.Dataset, priors: Priors, effects: bool = 
              for name in FACTORS if name != "muscle_damage"}
     log_d = features["log_distance_10km"].to_numpy()
     damage = features["muscle_damage"].to_numpy()
+    observed = np.isfinite(damage)
+    if not latent_ck:
+        damage = np.where(observed, damage, np.nanmean(damage))
     missing = np.flatnonzero(~np.isfinite(damage))
     taper = features["taper"].to_numpy()
     coords = {"factor": list(FACTORS), "runner": features["runner"].to_numpy(),
@@ -50,14 +57,15 @@ def build_reference_model(features: xr.Dataset, priors: Priors, effects: bool = 
         if effects:
             runner_z = pm.Normal("runner_z", 0, 1, dims="runner")
             race_z = pm.Normal("race_z", 0, 1, dims="race")
-        observed = np.isfinite(damage)
         log_ck_obs = np.log(70) + np.log(2) * damage[observed]
         pm.Normal("ck_observed", ck_mean + ck_taper * taper[observed], ck_sd,
                   observed=log_ck_obs)
-        ck_z = pm.Normal("ck_z", 0, 1, dims="missing_ck")
-        damage_all = pt.set_subtensor(
-            pt.as_tensor(np.nan_to_num(damage))[missing],
-            (ck_mean + ck_taper * taper[missing] + ck_sd * ck_z - np.log(70)) / np.log(2))
+        damage_all = pt.as_tensor(np.nan_to_num(damage))
+        if len(missing):
+            ck_z = pm.Normal("ck_z", 0, 1, dims="missing_ck")
+            damage_all = pt.set_subtensor(
+                damage_all[missing],
+                (ck_mean + ck_taper * taper[missing] + ck_sd * ck_z - np.log(70)) / np.log(2))
         b = {name: beta[i] for i, name in enumerate(FACTORS)}
         record_term = b["muscle_damage"] * damage_all
         if effects:

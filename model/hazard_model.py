@@ -18,6 +18,9 @@ Why it is fast (see bench/ for the figures):
   instead of one per runner: no funnel, few leapfrog steps.
 - Covariates are centred; the intercept is sampled at the centre and the literature prior is put on
   the intercept at the reference runner through an exact linear change of variables.
+- The likelihood and its exact gradient are one compiled numba pass (model/likelihood.py): one
+  sweep over the cells, vectorised exp/log, no intermediate graph arrays. PyTensor sees a single
+  Op; priors and the race effects' partial pooling stay ordinary PyMC code.
 
 Observations: no cramp (survived every segment reached: finish or DNF), cramp with known onset
 segment k (survived 1..k-1, cramped in k), cramp with unknown onset (1 - survival to the end).
