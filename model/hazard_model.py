@@ -55,7 +55,6 @@ CELL_FACTORS = ("relative_pace", "excess_distance", "heat")
 RECORD_FACTORS = ("muscle_damage", "taper", "cramp_history")
 N_NODES_RUNNER = 9
 N_NODES_DAMAGE = 5
-HALF_NORMAL_MEDIAN = 0.6745  # median of HalfNormal(1)
 _MASKED_LOG_RATE = -1000.0  # exp() of this is exactly 0 in float64: masked cells add nothing
 
 FACTOR_ATTRS = {
@@ -201,9 +200,7 @@ def build_model(
             ).sum(),
         )
 
-        race_intercept = _race_intercepts(
-            intercept_centred, race_sd, d, HALF_NORMAL_MEDIAN * priors["race_sd"].sigma
-        )
+        race_intercept = _race_intercepts(intercept_centred, race_sd, d)
         const = race_intercept[d.race_index]
         for i, name in enumerate(d.record_names):
             if name != "muscle_damage":
@@ -223,16 +220,17 @@ def _initial_intercept(d: ModelData) -> float:
     return float(np.log(-np.log1p(-incidence) / km_at_risk))
 
 
-def race_centring(d: ModelData, race_sd_scale: float) -> np.ndarray:
-    """How centred each race's effect is parametrised, 0 (non-centred) to 1 (centred).
+def race_centring(d: ModelData, race_sd):
+    """How centred each race's effect is parametrised at this race SD, 0 (non-centred) to 1.
 
     Partial non-centring (Papaspiliopoulos, Roberts & Skold 2007): the best weight is the share
-    of the effect's precision that comes from the data, I / (I + 1/s^2). The information about a
-    race's log-rate is about its number of cramps I; s is a typical race SD (the prior median).
-    Races with many cramps are nearly centred (no inverted funnel), races with few nearly
-    non-centred (no funnel when race_sd is small)."""
+    of the effect's precision that comes from the data, I sigma^2 / (1 + I sigma^2), with I about
+    the race's number of cramps. Evaluated at the sampled race SD (numpy or PyTensor), so a race
+    is centred where its effect is pinned by the data relative to the spread of races (no inverted
+    funnel) and non-centred as race_sd shrinks towards 0 (no funnel): a fixed weight left the
+    funnel at small race_sd, where the divergences of 8-race cohorts were."""
     events = np.bincount(d.race_index, weights=(d.outcome != NO_CRAMP), minlength=d.n_race)
-    return events * race_sd_scale**2 / (1.0 + events * race_sd_scale**2)
+    return events * race_sd**2 / (1.0 + events * race_sd**2)
 
 
 def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> KernelData:
@@ -269,10 +267,11 @@ def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> Kerne
     )
 
 
-def _race_intercepts(intercept_centred, race_sd, d: ModelData, race_sd_scale: float):
-    """Race effects with partial pooling, partially non-centred per race (`race_centring`):
-    race_raw ~ Normal(0, race_sd^w), effect = race_sd^(1 - w) * race_raw."""
-    w = race_centring(d, race_sd_scale)
+def _race_intercepts(intercept_centred, race_sd, d: ModelData):
+    """Race effects with partial pooling, partially non-centred per race with the weight
+    w = `race_centring` at the current race_sd: race_raw ~ Normal(0, race_sd^w),
+    effect = race_sd^(1 - w) * race_raw, so effect ~ Normal(0, race_sd) whatever w is."""
+    w = race_centring(d, race_sd)
     race_raw = pm.Normal("race_raw", 0.0, race_sd**w, dims="race")
     effect = pm.Deterministic("race_effect", race_sd ** (1.0 - w) * race_raw, dims="race")
     return pm.Deterministic("race_intercept", intercept_centred + effect, dims="race")

@@ -104,10 +104,9 @@ def brute_force_loglik(f) -> float:
 
 def race_raw(d, p, priors):
     """The model's sampled race variable for race effects race_sd * race_z."""
-    from model.hazard_model import HALF_NORMAL_MEDIAN, race_centring
+    from model.hazard_model import race_centring
 
-    scale = HALF_NORMAL_MEDIAN * priors["race_sd"].sigma
-    return p["race_z"] * p["race_sd"] ** race_centring(d, scale)
+    return p["race_z"] * p["race_sd"] ** race_centring(d, p["race_sd"])
 
 
 def model_point(model, priors, p=PARAMS) -> dict:
