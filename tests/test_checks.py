@@ -44,7 +44,7 @@ def model_log_likelihood(f, priors) -> float:
 def test_full_runner_likelihood_sums_to_the_pymc_model(tiny, priors):  # noqa: F811
     ll = runner_log_likelihood(tiny, params_dataset())
     assert ll.sizes["runner"] == 5 and set(ll["runner"].to_numpy()) == set("ABCDE")
-    # the model sums its cell block in float32: agreement to ~1e-7 of the log-likelihood
+    # the model stores its cell covariates in float32 (computes in float64): agreement to ~1e-7
     assert float(ll.sum()) == pytest.approx(model_log_likelihood(tiny, priors), abs=1e-5)
 
 
