@@ -18,7 +18,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from model.features import CK_REFERENCE_U_PER_L, NO_CRAMP, ONSET_KNOWN, at_risk_before_onset
+from model.features import (
+    CK_REFERENCE_U_PER_L,
+    NO_CRAMP,
+    ONSET_KNOWN,
+    ONSET_UNKNOWN,
+    at_risk_before_onset,
+)
 from model.hazard_model import N_NODES_DAMAGE, N_NODES_RUNNER, gauss_hermite_normal
 from model.kernel import cell_log_rate
 
@@ -89,7 +95,7 @@ def _runner_ll_chunk(features, params, kind, n_runner, n_damage):
         survive = np.exp(-lam * pre)
         lik = xr.where(outcome == NO_CRAMP, survive,
                        xr.where(outcome == ONSET_KNOWN, survive * -np.expm1(-lam * onset_rate),
-                                -np.expm1(-lam * pre)))
+                                _unknown_onset_likelihood(features, params, lam)))
     elif kind == "binary":
         lik = xr.where(outcome == NO_CRAMP, np.exp(-lam * total), -np.expm1(-lam * total))
     else:
@@ -104,6 +110,24 @@ def _runner_ll_chunk(features, params, kind, n_runner, n_damage):
             xr.DataArray(runner_index, dims="record", name="runner_i")).sum()
     ll = ll.rename(runner_i="runner")
     return ll.assign_coords(runner=features["runner"].to_numpy()[ll["runner"].to_numpy()])
+
+
+def _unknown_onset_likelihood(features, params, lam) -> xr.DataArray:
+    """Cramps of unknown onset: sum over the segments t reached of w_t S_t-1 (1 - e^-lam h_t),
+    w_t the onset weights from the splits (all 1 without them, which is 1 - S at the end);
+    1 for the other records. Computed on the unknown-onset records only (memory)."""
+    unknown = np.flatnonzero((features["outcome"] == ONSET_UNKNOWN).to_numpy())
+    f = features.isel(record=unknown)
+    base = f.assign(muscle_damage=xr.zeros_like(f["muscle_damage"]))
+    reached = f["segment_length_km"] > 0
+    rate = np.exp(cell_log_rate(base, params, _race_effect(f, params))).where(reached, 0.0)
+    before = rate.cumsum("segment") - rate
+    weight = np.exp(f["onset_log_weight"])
+    lam_f = lam.isel(record=unknown)
+    lik = xr.concat([(weight * np.exp(-lam_f.isel(damage_node=[m]) * before)
+                      * -np.expm1(-lam_f.isel(damage_node=[m]) * rate)).sum("segment")
+                     for m in range(lam.sizes["damage_node"])], "damage_node")
+    return lik.reindex(record=features["record"], fill_value=1.0)
 
 
 def _ck_log_likelihood(features, params) -> xr.DataArray:

@@ -25,6 +25,7 @@ import pandas as pd
 import thermofeel
 import xarray as xr
 
+from model import onset_location
 from model.records import RaceRecords
 
 RIEGEL_EXPONENT = 1.06
@@ -122,7 +123,7 @@ def build_features(records: RaceRecords) -> xr.Dataset:
         reached = np.where(np.isnan(dnf), distance, dnf)
     start, end, length = segment_grid(reached)
     race_time = t["race_time_s"].to_numpy(float)
-    elapsed = _elapsed_at_segment_ends(records, end, reached, race_time)
+    elapsed, observed_end = _elapsed_at_segment_ends(records, end, reached, race_time)
     t_pred = predicted_time_s(t["ref_time_s"], t["ref_distance_km"], distance)
     pace = cumulative_relative_pace(t_pred, distance, start, end, elapsed)
     excess = excess_distance_units(start, end, t["longest_run_km"].to_numpy(float))
@@ -134,6 +135,11 @@ def build_features(records: RaceRecords) -> xr.Dataset:
     )
     onset = np.where(outcome == ONSET_KNOWN, segment_of_km(np.nan_to_num(cramp_km), reached), 0)
     last = segment_of_km(reached, reached)
+    intervals = onset_location.intervals(elapsed, observed_end, length, start, distance)
+    split_model = onset_location.fit_split_model(intervals, outcome != ONSET_UNKNOWN, onset,
+                                                 length)
+    onset_log_weight = onset_location.onset_log_weights(
+        intervals, split_model, outcome == ONSET_UNKNOWN, length)
     runner_codes, runners = pd.factorize(t["runner_id"])
     race_codes, races = pd.factorize(t["race_id"])
     optional = {
@@ -164,6 +170,8 @@ def build_features(records: RaceRecords) -> xr.Dataset:
         runner_ids=np.asarray(runners, dtype=str),
         race_ids=np.asarray(races, dtype=str),
         elapsed_at_end_s=elapsed,
+        onset_log_weight=onset_log_weight,
+        attrs=split_model.attrs() if split_model else {"onset_slowdown_ln_pace": "not estimated"},
     )
 
 
@@ -185,8 +193,12 @@ def features_dataset(
     runner_ids,
     race_ids,
     elapsed_at_end_s=None,
+    onset_log_weight=None,
+    attrs: dict | None = None,
 ) -> xr.Dataset:
-    """Assemble the labelled feature set the model and the simulators share."""
+    """Assemble the labelled feature set the model and the simulators share. `onset_log_weight`
+    (record, segment): ln of how well an onset in each segment explains the splits of a cramp
+    with unknown onset (model/onset_location.py); default 0, no information."""
     cell = ("record", "segment")
     n_record, n_segment = np.shape(start_km)
     data = {
@@ -204,6 +216,8 @@ def features_dataset(
         "last_segment": ("record", np.asarray(last_segment, int)),
         "runner_index": ("record", np.asarray(runner_index, int)),
         "race_index": ("record", np.asarray(race_index, int)),
+        "onset_log_weight": (cell, np.zeros((n_record, n_segment)) if onset_log_weight is None
+                             else np.asarray(onset_log_weight, float)),
     }
     if elapsed_at_end_s is not None:
         data["elapsed_at_end_s"] = (cell, elapsed_at_end_s)
@@ -216,6 +230,7 @@ def features_dataset(
             "race": np.asarray(race_ids, dtype=str),
         },
     )
+    ds.attrs.update(attrs or {})
     ds["relative_pace"].attrs["units"] = "10% faster than ability"
     ds["excess_distance"].attrs["units"] = "10 km beyond the longest training run"
     ds["heat"].attrs["units"] = "5 degC WBGT above 15 degC"
@@ -246,10 +261,13 @@ def _elapsed_at_segment_ends(
     records: RaceRecords, end_km: np.ndarray, reached: np.ndarray, race_time: np.ndarray
 ) -> np.ndarray:
     """Elapsed time [s] at each segment end: from splits where given (linear between them),
-    otherwise even pacing over the distance reached."""
+    otherwise even pacing over the distance reached; and whether each end's time was observed
+    (a split, or the finish or stop), both (record, segment)."""
     elapsed = race_time[:, None] * end_km / reached[:, None]
+    last = np.ceil(reached - 1e-9).astype(int)
+    observed_end = np.arange(1, end_km.shape[1] + 1) == last[:, None]
     if records.splits is None or records.splits.empty:
-        return elapsed
+        return elapsed, observed_end
     t = records.table
     key = pd.MultiIndex.from_arrays([t["runner_id"], t["race_id"]])
     s = records.splits
@@ -261,10 +279,10 @@ def _elapsed_at_segment_ends(
     col = np.rint(s["km"].to_numpy(float)).astype(int)
     inside = (col >= 1) & (col <= n_seg) & (s["km"].to_numpy(float) < reached[record])
     points[record[inside], col[inside]] = s["elapsed_s"].to_numpy(float)[inside]
-    last = np.ceil(reached - 1e-9).astype(int)
     points[np.arange(len(t)), last] = race_time
+    observed_end |= np.isfinite(points[:, 1:])
     has = np.zeros(len(t), bool)
     has[record] = True
     filled = pd.DataFrame(points[has]).interpolate(axis=1, limit_area="inside").to_numpy()
     elapsed[has] = filled[:, 1:]
-    return np.where(end_km > 0, elapsed, np.nan)
+    return np.where(end_km > 0, elapsed, np.nan), observed_end

@@ -40,9 +40,10 @@ from model.features import (
     CK_REFERENCE_U_PER_L,
     NO_CRAMP,
     ONSET_KNOWN,
+    ONSET_UNKNOWN,
     at_risk_before_onset,
 )
-from model.likelihood import KernelData, hazard_loglik
+from model.likelihood import LOCATED, N_CODES, KernelData, hazard_loglik
 from model.priors import FACTORS, Priors
 
 # Reproducibility: with numba's fastmath the sampler's compiled log-density differed in the last
@@ -55,6 +56,7 @@ CELL_FACTORS = ("relative_pace", "excess_distance", "heat")
 RECORD_FACTORS = ("muscle_damage", "taper", "cramp_history")
 N_NODES_RUNNER = 9
 N_NODES_DAMAGE = 5
+WINDOW_LOG_WEIGHT = -36.0
 _MASKED_LOG_RATE = -1000.0  # exp() of this is exactly 0 in float64: masked cells add nothing
 
 FACTOR_ATTRS = {
@@ -88,6 +90,11 @@ class ModelData:
     known_record: np.ndarray
     known_segment: np.ndarray  # 0-based
     onset_log_length: np.ndarray  # ln(length of the onset segment) of the known-onset records
+    located: np.ndarray  # bool (record): unknown onset located by the splits (a window)
+    window_first: np.ndarray  # (record) 0-based first and last segment of a located onset's
+    window_last: np.ndarray  # window (the segments whose onset weight is within e^-36 of the best)
+    onset_log_weight: np.ndarray  # (record, segment) ln w_t, model/onset_location.py
+    length_km: np.ndarray  # (record, segment)
     runner_index: np.ndarray
     race_index: np.ndarray
     n_runner: int
@@ -99,9 +106,12 @@ class ModelData:
 
 def prepare(features: xr.Dataset) -> ModelData:
     """Centre the covariates and sort factors into per-cell and per-record terms."""
-    at_risk = at_risk_before_onset(features).to_numpy()
     length = features["segment_length_km"].to_numpy()
     valid = length > 0
+    located, first, last = onset_windows(features)
+    # a located onset's window enters the likelihood term by term: at risk only before it
+    at_risk = at_risk_before_onset(features).to_numpy() & ~(
+        located[:, None] & (np.arange(length.shape[1]) >= first[:, None]))
     centres: dict[str, float] = {}
     cell_names, cell_cols, record_names, record_cols = [], [], [], []
     for name in CELL_FACTORS:
@@ -143,6 +153,11 @@ def prepare(features: xr.Dataset) -> ModelData:
         known_record=known,
         known_segment=features["onset_segment"].to_numpy()[known] - 1,
         onset_log_length=np.log(length[known, features["onset_segment"].to_numpy()[known] - 1]),
+        located=located,
+        window_first=first,
+        window_last=last,
+        onset_log_weight=features["onset_log_weight"].to_numpy(),
+        length_km=length,
         runner_index=features["runner_index"].to_numpy(),
         race_index=features["race_index"].to_numpy(),
         n_runner=features.sizes["runner"],
@@ -151,6 +166,21 @@ def prepare(features: xr.Dataset) -> ModelData:
         log_ck_observed=np.log(CK_REFERENCE_U_PER_L) + np.log(2.0) * damage[observed],
         taper_units=features["taper"].to_numpy(),
     )
+
+
+def onset_windows(features: xr.Dataset):
+    """Cramps of unknown onset whose splits locate it (non-uniform onset weights), and per record
+    the first and last segment (0-based) of the window of onset segments kept: those with a
+    weight above e^-36 of the best. What is left out is below float64 rounding of the
+    likelihood unless the hazard varies more than ~e^3 between segments, and then < 1e-14."""
+    log_w = features["onset_log_weight"].to_numpy()
+    reached = features["segment_length_km"].to_numpy() > 0
+    unknown = features["outcome"].to_numpy() == ONSET_UNKNOWN
+    located = unknown & np.any(reached & (log_w < -1e-12), axis=1)
+    kept = reached & (log_w > WINDOW_LOG_WEIGHT)
+    first = np.where(located, np.argmax(kept, axis=1), 0)
+    last = np.where(located, kept.shape[1] - 1 - np.argmax(kept[:, ::-1], axis=1), -1)
+    return located, first, last
 
 
 def build_model(
@@ -235,9 +265,15 @@ def race_centring(d: ModelData, race_sd):
 
 def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> KernelData:
     """The likelihood kernel's arrays (model/likelihood.py) from the centred model data."""
-    group = np.where(d.damage_observed, 0, 3) + d.outcome
+    group = np.where(d.damage_observed, 0, N_CODES) + np.where(d.located, LOCATED, d.outcome)
     order = np.lexsort((d.runner_index, group))  # by group, then runner (locality)
     coef_x = np.concatenate([d.shape_x[None], d.cell_x])[:, order]  # (coef, record, segment)
+    # located onsets' windows, flat in kernel order: record r's cells are window_start[r]:[r+1]
+    n_window = np.where(d.located, d.window_last - d.window_first + 1, 0)[order]
+    window_start = np.concatenate([[0], np.cumsum(n_window)])
+    cell_record = np.repeat(np.arange(len(order)), n_window)
+    cell_segment = d.window_first[order][cell_record] + np.arange(window_start[-1]) - (
+        window_start[cell_record])
     onset_x = np.zeros(coef_x.shape[:2])
     onset_log_length = np.zeros(len(order))
     position = np.empty(len(order), dtype=np.int64)
@@ -259,7 +295,11 @@ def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> Kerne
         taper_units=d.taper_units[order].astype(float),
         record_order=order.astype(np.int64),
         record_runner=d.runner_index[order].astype(np.int64),
-        group_start=np.searchsorted(group[order], np.arange(7)).astype(np.int64),
+        group_start=np.searchsorted(group[order], np.arange(2 * N_CODES + 1)).astype(np.int64),
+        window_start=window_start.astype(np.int64),
+        window_x=np.ascontiguousarray(coef_x[:, cell_record, cell_segment]),
+        window_log_length=np.log(d.length_km[order][cell_record, cell_segment]),
+        window_weight=np.exp(d.onset_log_weight[order][cell_record, cell_segment]),
         z_runner=z_u,
         logw_runner=logw_u,
         z_damage=z_d,

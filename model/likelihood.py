@@ -18,6 +18,12 @@ node, d_r the (centred) muscle damage: measured, or at damage node m when CK was
     no cramp:       log L = -x                        x = lambda P
     onset known:    log L = -x + log(1 - e^-y)        y = lambda E
     onset unknown:  log L = log(1 - e^-x)
+    onset located:  log L = -x + log sum_t w_t exp(-lambda C_t-1) (1 - exp(-lambda h_t))
+
+A located onset is a cramp of unknown onset whose splits say where it was (model/
+onset_location.py): t runs over the window of onset segments the splits allow, w_t is how well
+an onset in t explains the splits, h_t = exp(tv_rt) and C_t-1 the sum of h over the window's
+segments before t; P sums the cells before the window.
 
 Unmeasured damage is averaged over its nodes, a runner's records multiply at each runner node,
 and the runner's log-likelihood is log sum_n w_n prod_r S_rn (log-sum-exp with shifts). The
@@ -42,9 +48,11 @@ from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
 from model import vector_math as vm
-from model.features import NO_CRAMP, ONSET_KNOWN
+from model.features import NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN
 
 LN2 = 0.6931471805599453
+LOCATED = ONSET_UNKNOWN + 1  # the kernel's fourth outcome code: unknown onset, located by splits
+N_CODES = 4
 CELL_BLOCK = 512  # records per block of the cell sweep
 PARAMS = ("runner_scale", "beta_damage", "ck_log_mean", "ck_log_sd", "ck_taper_effect")
 
@@ -61,7 +69,11 @@ class KernelData:
     taper_units: np.ndarray  # (record,) taper [7-day units], uncentred
     record_order: np.ndarray  # (record,) index in the data of each kernel record
     record_runner: np.ndarray  # (record,) runner index
-    group_start: np.ndarray  # (7,) offsets of the six (CK measured?, outcome) groups
+    group_start: np.ndarray  # (9,) offsets of the eight (CK measured?, outcome code) groups
+    window_start: np.ndarray  # (record + 1,) located onsets: record r's window cells r:r+1
+    window_x: np.ndarray  # (coef, window cell) the cell values of the windows' segments
+    window_log_length: np.ndarray  # (window cell,)
+    window_weight: np.ndarray  # (window cell,) onset weight w_t
     z_runner: np.ndarray  # Gauss-Hermite nodes and log-weights for a standard normal
     logw_runner: np.ndarray
     z_damage: np.ndarray
@@ -110,16 +122,17 @@ def cell_sums(b_cell, cell_x, log_length):
 
 @numba.njit(error_model="numpy", cache=True)
 def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units,
-                 record_order, group_start, z_damage, damage_offset):
+                 record_order, group_start, window_x, window_log_length, z_damage,
+                 damage_offset):
     """Per record: the onset segment's rate E_r, lambda at the runner effect's centre with
     damage as measured (or 0), and the damage levels and their exp(b_d d) at the damage nodes
-    where CK was not measured."""
+    where CK was not measured; per window cell of a located onset, its rate h."""
     _, beta_damage, ck_mean, ck_sd, ck_taper = params
     n_coef, n_rec = onset_x.shape
     n_d = z_damage.size
-    first_unmeasured = group_start[3]
+    first_unmeasured = group_start[N_CODES]
     onset_rate = np.zeros(n_rec)
-    for g in (1, 4):
+    for g in (ONSET_KNOWN, N_CODES + ONSET_KNOWN):
         for r in _span(group_start[g], group_start[g + 1]):
             tv = onset_log_length[r]
             for j in range(n_coef):
@@ -135,16 +148,70 @@ def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, tap
             damage[m, r] = damage_offset[0] + (
                 ck_mean + ck_taper * taper_units[r] + ck_sd * z_damage[m]) / LN2
             exp_damage[m, r] = vm.exp(beta_damage * damage[m, r])
-    return onset_rate, base, damage, exp_damage
+    window_rate = np.empty(window_log_length.size)
+    for c in range(window_log_length.size):
+        tv = window_log_length[c]
+        for j in range(n_coef):
+            tv += b_cell[j] * window_x[j, c]
+        window_rate[c] = vm.exp(tv)
+    return onset_rate, base, damage, exp_damage, window_rate
+
+
+@numba.njit(inline="always", error_model="numpy", cache=True)
+def _located_cramp(r, lam, window_start, window_rate, window_weight, survival, gain):
+    """Record r's window sum (a located onset) at rate multiplier lam:
+    inner = sum_t w_t exp(-lam C_t-1) (1 - exp(-lam h_t)), and d ln(inner) / d ln lam.
+    Leaves exp(-lam C_t-1) and 1 - exp(-lam h_t) per window position in the scratch arrays
+    `survival` and `gain`, for `_located_rate_gradient`."""
+    lo, hi = window_start[r], window_start[r + 1]
+    inner = 0.0
+    slope = 0.0
+    surv = 1.0
+    cum = 0.0
+    for c in range(lo, hi):
+        y = lam * window_rate[c]
+        g = vm.one_minus_exp_neg(y)
+        survival[c - lo] = surv
+        gain[c - lo] = g
+        inner += window_weight[c] * surv * g
+        slope += window_weight[c] * surv * (y * (1.0 - g) - lam * cum * g)
+        surv *= 1.0 - g
+        cum += window_rate[c]
+    return inner, slope / inner
+
+
+@numba.njit(inline="always", error_model="numpy", cache=True)
+def _located_rate_gradient(r, lam, inner, scale, window_start, window_weight, survival, gain,
+                           g_window):
+    """Adds scale * d ln(inner) / d h_c to g_window[c] over record r's window cells c, from the
+    scratch left by `_located_cramp`: lam / inner * (w_c S_c-1 e^-lam h_c - sum over later t of
+    w_t S_t-1 (1 - e^-lam h_t)), the second sum carried backwards."""
+    lo, hi = window_start[r], window_start[r + 1]
+    factor = scale * lam / inner
+    tail = 0.0
+    for i in range(hi - lo):
+        c = hi - 1 - i
+        k = c - lo
+        g_window[c] += factor * (window_weight[c] * survival[k] * (1.0 - gain[k]) - tail)
+        tail += window_weight[c] * survival[k] * gain[k]
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
 def _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam, d_pre, d_onset,
-                 d_row):
+                 d_row, window_start, window_rate, window_weight, survival, gain):
     """At one quadrature point for records lo..hi-1, all with outcome `code`: log L (into
     log_lik[row]) and, for cramps, d log L / d ln lambda, / d P and / d E (into row `d_row`;
     for no cramp they are -x, -lambda and 0, recomputed where needed instead of stored)."""
-    if code == NO_CRAMP:
+    if code == LOCATED:
+        for r in range(lo, hi):  # short windows of varying length: one record at a time
+            x = lam[r] * pre_sum[r]
+            inner, slope = _located_cramp(r, lam[r], window_start, window_rate, window_weight,
+                                          survival, gain)
+            log_lik[row, r] = -x + vm.log(inner)
+            d_log_lam[d_row, r] = -x + slope
+            d_pre[d_row, r] = -lam[r]
+            d_onset[d_row, r] = 0.0
+    elif code == NO_CRAMP:
         for r in _span(lo, hi):
             log_lik[row, r] = -lam[r] * pre_sum[r]
     elif code == ONSET_KNOWN:
@@ -168,8 +235,17 @@ def _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam
             d_onset[d_row, r] = 0.0
 
 
+@numba.njit(inline="always", cache=True)
+def _window_scratch(window_start):
+    longest = 1
+    for r in range(window_start.size - 1):
+        longest = max(longest, window_start[r + 1] - window_start[r])
+    return np.empty(longest), np.empty(longest)
+
+
 @numba.njit(error_model="numpy", cache=True)
-def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start):
+def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start,
+            window_start, window_rate, window_weight):
     """log S_rn: the log-likelihood of record r at runner node n, averaged over the damage nodes
     where CK was not measured, with each damage node's share of that average; and, for cramps,
     the derivatives at every quadrature point (row n, or n * n_d + m for unmeasured CK)."""
@@ -184,20 +260,23 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_sta
     log_lik = np.empty((n_d, n_rec))  # at the damage nodes of one runner node
     top = np.empty(n_rec)
     acc = np.empty(n_rec)
-    for g in range(6):
-        lo, hi, code = group_start[g], group_start[g + 1], g % 3
+    survival, gain = _window_scratch(window_start)
+    for g in range(2 * N_CODES):
+        lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
         for n in range(n_u):
-            if g < 3:
+            if g < N_CODES:
                 for r in _span(lo, hi):
                     lam[r] = base[r] * exp_u[n]
                 _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_s, n, d_log_lam, d_pre,
-                             d_onset, n)
+                             d_onset, n, window_start, window_rate, window_weight, survival,
+                             gain)
                 continue
             for m in range(n_d):
                 for r in _span(lo, hi):
                     lam[r] = base[r] * exp_u[n] * exp_damage[m, r]
                 _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, m, d_log_lam,
-                             d_pre, d_onset, n * n_d + m)
+                             d_pre, d_onset, n * n_d + m, window_start, window_rate,
+                             window_weight, survival, gain)
             for r in _span(lo, hi):
                 top[r] = -np.inf
                 acc[r] = 0.0
@@ -248,9 +327,11 @@ def runner_posterior(log_s, logw_runner, record_runner, n_runner):
 
 @numba.njit(error_model="numpy", cache=True)
 def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_damage, damage,
-             record_runner, z_runner, z_damage, group_start):
+             record_runner, z_runner, z_damage, group_start, window_start, window_rate,
+             window_weight):
     """Per record, sums over its quadrature points of (posterior weight x derivative): with
-    respect to ln lambda, and that times z_u, the damage level and z_d; and to P and E."""
+    respect to ln lambda, and that times z_u, the damage level and z_d; and to P and E; per
+    window cell of a located onset, with respect to its rate h."""
     n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
     g_log_lam = np.zeros(n_rec)
     g_scale = np.zeros(n_rec)
@@ -261,9 +342,13 @@ def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_d
     w = np.empty(n_rec)  # posterior weight of the point
     d_lam = np.empty(n_rec)  # d log L / d ln lambda at the point
     d_p = np.empty(n_rec)  # d log L / d P at the point
+    g_window = np.zeros(window_rate.size)
+    survival, gain = _window_scratch(window_start)
     # one simple loop per step, so that each vectorises
-    for g in range(6):
-        lo, hi, cramp, measured = group_start[g], group_start[g + 1], g % 3 != NO_CRAMP, g < 3
+    for g in range(2 * N_CODES):
+        lo, hi, measured = group_start[g], group_start[g + 1], g < N_CODES
+        code = g % N_CODES
+        cramp = code != NO_CRAMP
         for n in range(n_u):
             for m in range(1 if measured else n_d):
                 p = n if measured else n * n_d + m
@@ -293,36 +378,46 @@ def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_d
                     for r in _span(lo, hi):
                         g_damage[r] += w[r] * d_lam[r] * damage[m, r]
                         g_damage_z[r] += w[r] * d_lam[r] * z_damage[m]
-    return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset
+                if code == LOCATED:  # recomputed rather than stored per point and cell
+                    for r in range(lo, hi):
+                        lam = base[r] * exp_u[n] * (1.0 if measured else exp_damage[m, r])
+                        inner, _ = _located_cramp(r, lam, window_start, window_rate,
+                                                  window_weight, survival, gain)
+                        _located_rate_gradient(r, lam, inner, w[r], window_start, window_weight,
+                                               survival, gain, g_window)
+    return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window
 
 
 @numba.njit(error_model="numpy", cache=True)
 def loglik_and_gradient(
     const, b_cell, params,
     cell_x, log_length, onset_x, onset_log_length, damage_x, taper_units, record_order,
-    record_runner, group_start, z_runner, logw_runner, z_damage, logw_damage, damage_offset,
+    record_runner, group_start, window_start, window_x, window_log_length, window_weight,
+    z_runner, logw_runner, z_damage, logw_damage, damage_offset,
 ):  # fmt: skip
     """Log-likelihood of all records and its gradient with respect to `const` (record, data
     order), `b_cell` (coef,) and `params` (PARAMS order).
 
     Records are in kernel order (`record_order[r]` is record r's index in the data), grouped by
-    measured CK and outcome (`group_start`: measured no cramp / onset known / onset unknown, then
-    the same unmeasured), so that every inner loop runs over records with the same formula and
-    vectorises; quadrature nodes are the outer loops."""
+    measured CK and outcome (`group_start`: measured no cramp / onset known / onset unknown /
+    onset located, then the same unmeasured), so that every inner loop runs over records with
+    the same formula and vectorises; quadrature nodes are the outer loops."""
     runner_scale, beta_damage = params[0], params[1]
     n_coef, _, n_rec = cell_x.shape
-    first_unmeasured = group_start[3]
+    first_unmeasured = group_start[N_CODES]
     pre_sum, moments = cell_sums(b_cell, cell_x, log_length)
-    onset_rate, base, damage, exp_damage = record_rates(
+    onset_rate, base, damage, exp_damage, window_rate = record_rates(
         const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
-        group_start, z_damage, damage_offset)
+        group_start, window_x, window_log_length, z_damage, damage_offset)
     exp_u = np.exp(runner_scale * z_runner)
-    log_s, share, d_log_lam, d_pre, d_onset = forward(pre_sum, onset_rate, base, exp_u,
-                                                      exp_damage, logw_damage, group_start)
+    log_s, share, d_log_lam, d_pre, d_onset = forward(
+        pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start, window_start,
+        window_rate, window_weight)
     total, node = runner_posterior(log_s, logw_runner, record_runner, np.max(record_runner) + 1)
-    g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset = backward(
+    g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window = backward(
         node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_damage, damage,
-        record_runner, z_runner, z_damage, group_start)
+        record_runner, z_runner, z_damage, group_start, window_start, window_rate,
+        window_weight)
 
     g_const = np.empty(n_rec)
     g_u = g_bd = g_ck_mean = g_ck_sd = g_ck_taper = 0.0  # scalars: accumulate in registers
@@ -343,6 +438,8 @@ def loglik_and_gradient(
         acc = 0.0
         for r in range(n_rec):
             acc += g_pre[r] * moments[j, r] + g_onset[r] * onset_rate[r] * onset_x[j, r]
+        for c in range(window_rate.size):
+            acc += g_window[c] * window_rate[c] * window_x[j, c]
         g_cell[j] = acc
     return total, g_const, g_cell, g_params
 

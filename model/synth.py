@@ -211,8 +211,11 @@ def synthesize(
     cramp_km = np.where(cramped, cramp_km, np.nan)
     reached = np.where(dnf, dnf_km, distance)
 
-    slowed = cramped[:, None] & (start >= np.nan_to_num(cramp_km)[:, None])
-    seg_time = field.segment_time_s * np.where(slowed, CRAMP_SLOWDOWN, 1.0)
+    # the share of each segment run after the onset is run CRAMP_SLOWDOWN times slower
+    with np.errstate(invalid="ignore", divide="ignore"):
+        after = np.clip((start + length - np.nan_to_num(cramp_km)[:, None]) / length, 0.0, 1.0)
+    after = np.where(cramped[:, None] & (length > 0), after, 0.0)
+    seg_time = field.segment_time_s * (1.0 + (CRAMP_SLOWDOWN - 1.0) * after)
     elapsed = np.cumsum(seg_time, axis=1)
     race_time = _time_at_km(seg_time, start, length, reached)
 

@@ -15,18 +15,32 @@ PARAMS = {"beta": np.array([0.6, 0.5, 0.35, -0.2, 0.15, 0.9]), "log_h10": -5.5,
           "ck_mean": 4.3, "ck_sd": 0.6, "ck_taper": -0.25}
 
 
+def slowed_splits(runner_id, race_id, onset_km, seed, pace_s_per_km=340.0):
+    """Noisy per-km splits over a marathon, 15% slower after `onset_km`; and the finish time."""
+    rng = np.random.default_rng(seed)
+    km = np.arange(1, 43)
+    pace = pace_s_per_km * np.exp(rng.normal(0, 0.03, km.size)) * np.where(km > onset_km, 1.15, 1)
+    elapsed = np.cumsum(pace)
+    rows = [{"runner_id": runner_id, "race_id": race_id, "km": int(k), "elapsed_s": round(e, 1)}
+            for k, e in zip(km, elapsed, strict=True)]
+    return rows, round(float(elapsed[-1] + 0.195 * pace[-1]), 1)
+
+
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """Six runner-races covering every observation kind; runner A runs twice; CK partly absent;
-    one runner has splits with a fast start."""
+    one runner has splits with a fast start; a known and an unknown onset come with splits that
+    show the slowdown after it (so the unknown one is located by its splits)."""
     tmp = tmp_path_factory.mktemp("tiny")
+    splits_a, time_a = slowed_splits("A", "r1", 31.4, seed=1)
+    splits_b, time_b = slowed_splits("B", "r1", 27.5, seed=2)
     rows = [
         record(runner_id="A", race_id="r1", ck_pre_u_per_l=120, taper_days=3, wbgt_c=24,
-               cramp_history=1, cramped=1, cramp_km=31.4),
+               cramp_history=1, cramped=1, cramp_km=31.4, race_time_s=time_a),
         record(runner_id="A", race_id="r2", distance_km=21.1, race_time_s=6500,
                longest_run_km=18, ck_pre_u_per_l="", taper_days=10, wbgt_c=12, cramp_history=1),
         record(runner_id="B", race_id="r1", ck_pre_u_per_l="", taper_days=14, wbgt_c=24,
-               cramp_history=0, cramped=1),
+               cramp_history=0, cramped=1, race_time_s=time_b),
         record(runner_id="C", race_id="r1", ck_pre_u_per_l=60, taper_days=7, wbgt_c=24,
                cramp_history=0, dnf_km=25.3),
         record(runner_id="D", race_id="r2", distance_km=21.1, race_time_s=6300,
@@ -37,6 +51,7 @@ def tiny(tmp_path_factory):
     ]
     splits = [{"runner_id": "E", "race_id": "r1", "km": k,
                "elapsed_s": 300 * min(k, 15) + 390 * max(k - 15, 0)} for k in range(1, 40)]
+    splits += splits_a + splits_b
     records = load_records(write_csv(tmp / "r.csv", rows), write_csv(tmp / "s.csv", splits))
     return build_features(records)
 
@@ -73,7 +88,10 @@ def brute_force_loglik(f) -> float:
             return np.prod(1 - hazards)
         if outcome == 1:
             return np.prod(1 - hazards[: onset - 1]) * hazards[onset - 1]
-        return 1 - np.prod(1 - hazards)
+        # unknown onset: each onset segment weighted by how well it explains the splits
+        weight = np.exp(f["onset_log_weight"].to_numpy()[r, : len(hazards)])
+        onset = np.array([np.prod(1 - hazards[:t]) * hazards[t] for t in range(len(hazards))])
+        return np.sum(weight * onset)
 
     def record_lik_u(r, u):
         damage = f["muscle_damage"].to_numpy()[r]
@@ -131,6 +149,10 @@ def model_loglik(f, priors, **nodes) -> float:
 
 
 def test_likelihood_matches_brute_force(tiny, priors):
+    from model.hazard_model import prepare
+
+    # B's unknown onset is located by the splits: the window path of the kernel is exercised
+    assert prepare(tiny).located.tolist() == [False, False, True, False, False, False]
     expected = brute_force_loglik(tiny)
     # with generous quadrature the model is exact up to integration error
     assert model_loglik(tiny, priors, n_nodes_runner=40, n_nodes_damage=30) == pytest.approx(

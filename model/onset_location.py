@@ -1,0 +1,204 @@
+"""Where a cramp whose onset km was not recorded happened, from the slowdown it leaves in the splits.
+
+Why this exists: a segment's pace feature comes from the splits before it. For a cramp with an
+unknown onset the model sums over the possible onset segments t; for every t after the true
+onset, the splits in between already carry the cramp's own slowdown, so the cramper looks slower
+than they ran before cramping. Treating those splits as a cause pulled the pace effect ~50%
+towards zero in simulation-based calibration. After the onset the splits are an outcome of the
+cramp, so their likelihood belongs in the model:
+
+    P(cramp, splits) = sum_t P(first cramp in segment t | pace up to t) * P(splits | onset in t)
+
+P(splits | onset in t) comes from a linear model of log pace over the intervals between splits:
+
+    y_k = a_r + m_k + delta * f_k(t) + e_k,    e_k ~ Normal(0, sigma^2 / L_k)
+
+- y_k: ln(seconds per km) over interval k (L_k km) of runner-race r; a_r: the runner-race's own
+  level, free (flat prior, integrated out);
+- m_k: the population's pacing profile, one level per tenth of the race distance, averaged over
+  the interval's km (most runners slow late in a race whether they cramp or not);
+- f_k(t): the share of the interval's km run after an onset in segment t (segments after t in
+  full, the onset segment half, since the onset is somewhere inside it);
+- delta: the cramp's slowdown in ln pace; sigma: the spread of a 1 km split around the model.
+
+delta, the profile and sigma are fitted by weighted least squares within records, on the records
+whose onset status is known (no cramp: f = 0; known onset: f from the onset segment). With a_r
+integrated out, P(splits | onset in t) is proportional to exp(-RSS_t / (2 sigma^2)), RSS_t the
+weighted residual sum of squares with a_r at its estimate; these are the onset weights w_t,
+stored as ln w_t with maximum 0 per record. Uniform weights (all 0) give back the plain
+1 - prod(1 - h): records without at least two intervals between splits, and every record when
+the cohort has no known onset with splits on both sides to estimate delta from.
+
+delta, the profile and sigma are plugged in (empirical Bayes); their uncertainty, small with
+hundreds of records against the hazard's, is not propagated. The Gaussian error is an
+assumption: a walk break or a stop unrelated to a cramp can pull an onset's weight towards it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+N_PROFILE_BANDS = 10
+UNREACHABLE_LOG_WEIGHT = -1000.0  # onset segments past the km reached: weight exp(-1000) = 0
+RECORD_CHUNK = 128  # unknown-onset records per vectorised block (memory ~ chunk x segments^2)
+
+
+@dataclass(frozen=True)
+class SplitModel:
+    """The fitted pace model of the splits (ln seconds per km)."""
+
+    slowdown_ln_pace: float  # delta: ln pace after an onset minus before
+    split_sd_ln_pace: float  # sigma: SD of the ln pace of a 1 km split
+    profile_ln_pace: np.ndarray  # (band,) population pacing profile, band 0 at 0
+    n_records: int  # records the fit used
+    n_intervals: int
+
+    def attrs(self) -> dict:
+        return {
+            "onset_slowdown_ln_pace": self.slowdown_ln_pace,
+            "split_sd_ln_pace_per_km": self.split_sd_ln_pace,
+            "split_model_records": self.n_records,
+        }
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Segments grouped into the intervals between observed splits, per record."""
+
+    index: np.ndarray  # (record, segment) interval of each segment (0-based)
+    length_km: np.ndarray  # (record, interval)
+    ln_pace: np.ndarray  # (record, interval) ln(s per km); NaN where the interval is empty
+    profile_x: np.ndarray  # (record, interval, band) share of the interval's km in each band
+    valid: np.ndarray  # (record, interval)
+
+    @property
+    def n_valid(self) -> np.ndarray:
+        return self.valid.sum(axis=1)
+
+
+def intervals(
+    elapsed_at_end_s: np.ndarray,
+    observed_end: np.ndarray,
+    length_km: np.ndarray,
+    start_km: np.ndarray,
+    distance_km: np.ndarray,
+) -> Intervals:
+    """Group each record's segments into intervals between observed times (the start, each
+    split, and the finish or stop count as observed), with each interval's ln pace."""
+    n_rec, n_seg = length_km.shape
+    reached = length_km > 0
+    # a segment belongs to the interval opened by the last observed end before it
+    index = np.concatenate(
+        [np.zeros((n_rec, 1), int), np.cumsum(observed_end[:, :-1] & reached[:, :-1], axis=1)],
+        axis=1,
+    )
+    seg_time = np.diff(np.nan_to_num(elapsed_at_end_s), axis=1, prepend=0.0)
+    flat = (np.arange(n_rec)[:, None] * n_seg + index).ravel()
+    size = n_rec * n_seg
+    weights = np.where(reached, length_km, 0.0).ravel()
+    length = np.bincount(flat, weights, size).reshape(n_rec, n_seg)
+    time_s = np.bincount(flat, np.where(reached, seg_time, 0.0).ravel(), size)
+    time_s = time_s.reshape(n_rec, n_seg)
+    mid_fraction = (start_km + 0.5 * length_km) / np.asarray(distance_km, float)[:, None]
+    band = np.clip((mid_fraction * N_PROFILE_BANDS).astype(int), 0, N_PROFILE_BANDS - 1)
+    profile = np.zeros((size, N_PROFILE_BANDS))
+    np.add.at(profile, (flat, band.ravel()), weights)
+    valid = (length > 0) & (time_s > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ln_pace = np.where(valid, np.log(time_s / length), np.nan)
+        profile_x = profile.reshape(n_rec, n_seg, -1) / length[..., None]
+    return Intervals(index, length, ln_pace, np.nan_to_num(profile_x), valid)
+
+
+def onset_share(onset_segment: np.ndarray, n_seg: int) -> np.ndarray:
+    """(t, segment) or (record, segment): share of each segment run after an onset in segment
+    t (1-based): 1 after it, 1/2 in it, 0 before."""
+    t = np.asarray(onset_segment)[..., None]
+    seg = np.arange(1, n_seg + 1)
+    return (seg > t) + 0.5 * (seg == t)
+
+
+def _interval_means(iv: Intervals, segment_values: np.ndarray, length_km: np.ndarray, *,
+                    per_hypothesis: bool = False):
+    """Length-weighted mean over each interval's segments of `segment_values`: per record
+    (record, segment) -> (record, interval), or per hypothesis shared by all records
+    (t, segment) -> (t, record, interval)."""
+    n_seg = length_km.shape[-1]
+    membership = iv.index[..., None] == np.arange(n_seg)  # (record, segment, interval)
+    weighted = np.where(length_km > 0, length_km, 0.0)
+    spec = "ts,rs,rsk->trk" if per_hypothesis else "rs,rs,rsk->rk"
+    totals = np.einsum(spec, segment_values, weighted, membership, optimize=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(iv.length_km > 0, totals / iv.length_km, 0.0)
+
+
+def fit_split_model(
+    iv: Intervals, status_known: np.ndarray, onset_segment: np.ndarray, length_km: np.ndarray
+) -> SplitModel | None:
+    """delta, the profile and sigma by weighted least squares within records, from the records
+    whose onset status is known (`status_known`: no cramp, or onset segment `onset_segment` > 0)
+    and which have at least two intervals; None when delta cannot be estimated (no known onset
+    with a split on each side of it)."""
+    use = status_known & (iv.n_valid >= 2)
+    if not use.any():
+        return None
+    rec = np.flatnonzero(use)
+    n_seg = length_km.shape[1]
+    onset = onset_segment[rec]
+    share = np.where(onset[:, None] > 0, onset_share(onset, n_seg), 0.0)
+    sub = Intervals(iv.index[rec], iv.length_km[rec], iv.ln_pace[rec], iv.profile_x[rec],
+                    iv.valid[rec])
+    after = _interval_means(sub, share, length_km[rec])  # (record, interval)
+    # columns: bands 1.. (band 0 is absorbed by the record's level), then the post-onset share
+    x = np.concatenate([sub.profile_x[..., 1:], after[..., None]], axis=-1)
+    w = np.where(sub.valid, sub.length_km, 0.0)
+    y = np.nan_to_num(sub.ln_pace)
+    y_within = y - _weighted_mean(y, w)[:, None]
+    x_within = x - _weighted_mean(x, w[..., None])[:, None, :]
+    root = np.sqrt(w)[sub.valid]
+    design = x_within[sub.valid] * root[:, None]
+    if np.sum(design[:, -1] ** 2) < 1e-9:
+        return None
+    coef, *_ = np.linalg.lstsq(design, y_within[sub.valid] * root, rcond=None)
+    residual = y_within[sub.valid] * root - design @ coef
+    dof = sub.valid.sum() - len(rec) - design.shape[1]
+    if dof <= 0:
+        return None
+    sigma = float(np.sqrt(np.sum(residual**2) / dof))
+    return SplitModel(float(coef[-1]), sigma, np.r_[0.0, coef[:-1]], len(rec),
+                      int(sub.valid.sum()))
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean over axis 1 (intervals) weighted by `weights`."""
+    return np.sum(values * weights, axis=1) / np.maximum(np.sum(weights, axis=1), 1e-300)
+
+
+def onset_log_weights(
+    iv: Intervals, model: SplitModel | None, onset_unknown: np.ndarray, length_km: np.ndarray
+) -> np.ndarray:
+    """ln w_t (record, segment): how well each onset segment t explains a record's splits,
+    maximum 0 per record; 0 everywhere except for cramps of unknown onset (`onset_unknown`) with
+    two or more intervals, and UNREACHABLE_LOG_WEIGHT past the km reached."""
+    n_rec, n_seg = length_km.shape
+    log_w = np.where(length_km > 0, 0.0, UNREACHABLE_LOG_WEIGHT)
+    if model is None:
+        return log_w
+    located = np.flatnonzero(onset_unknown & (iv.n_valid >= 2))
+    hypotheses = onset_share(np.arange(1, n_seg + 1), n_seg)  # (t, segment)
+    for lo in range(0, len(located), RECORD_CHUNK):
+        rec = located[lo : lo + RECORD_CHUNK]
+        sub = Intervals(iv.index[rec], iv.length_km[rec], iv.ln_pace[rec], iv.profile_x[rec],
+                        iv.valid[rec])
+        after = _interval_means(sub, hypotheses, length_km[rec], per_hypothesis=True)  # (t, record, interval)
+        w = np.where(sub.valid, sub.length_km, 0.0)
+        z = np.nan_to_num(sub.ln_pace) - sub.profile_x @ model.profile_ln_pace
+        residual = z - model.slowdown_ln_pace * after
+        level = np.sum(residual * w, axis=-1, keepdims=True) / np.sum(w, axis=-1)[:, None]
+        rss = np.sum(w * (residual - level) ** 2, axis=-1).T  # (rec, t)
+        ll = -rss / (2 * model.split_sd_ln_pace**2)
+        ll = np.where(length_km[rec] > 0, ll, -np.inf)
+        log_w[rec] = np.maximum(ll - ll.max(axis=1, keepdims=True), UNREACHABLE_LOG_WEIGHT)
+    return log_w
