@@ -1,4 +1,4 @@
-"""Where a cramp whose onset km was not recorded happened, from the slowdown it leaves in the splits.
+"""Where an unrecorded cramp onset happened, from the slowdown it leaves in the splits.
 
 Why this exists: a segment's pace feature comes from the splits before it. For a cramp with an
 unknown onset the model sums over the possible onset segments t; for every t after the true
@@ -192,7 +192,8 @@ def onset_log_weights(
         rec = located[lo : lo + RECORD_CHUNK]
         sub = Intervals(iv.index[rec], iv.length_km[rec], iv.ln_pace[rec], iv.profile_x[rec],
                         iv.valid[rec])
-        after = _interval_means(sub, hypotheses, length_km[rec], per_hypothesis=True)  # (t, record, interval)
+        # (t, record, interval)
+        after = _interval_means(sub, hypotheses, length_km[rec], per_hypothesis=True)
         w = np.where(sub.valid, sub.length_km, 0.0)
         z = np.nan_to_num(sub.ln_pace) - sub.profile_x @ model.profile_ln_pace
         residual = z - model.slowdown_ln_pace * after
