@@ -268,12 +268,15 @@ def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> Kerne
     group = np.where(d.damage_observed, 0, N_CODES) + np.where(d.located, LOCATED, d.outcome)
     order = np.lexsort((d.runner_index, group))  # by group, then runner (locality)
     coef_x = np.concatenate([d.shape_x[None], d.cell_x])[:, order]  # (coef, record, segment)
-    # located onsets' windows, flat in kernel order: record r's cells are window_start[r]:[r+1]
-    n_window = np.where(d.located, d.window_last - d.window_first + 1, 0)[order]
-    window_start = np.concatenate([[0], np.cumsum(n_window)])
-    cell_record = np.repeat(np.arange(len(order)), n_window)
-    cell_segment = d.window_first[order][cell_record] + np.arange(window_start[-1]) - (
-        window_start[cell_record])
+    # located onsets' windows, (position, located record), the located in kernel order
+    located = order[d.located[order]]
+    n_window = d.window_last[located] - d.window_first[located] + 1
+    position = np.arange(max(n_window.max(initial=0), 1))[:, None]
+    inside = position < n_window
+    segment = np.where(inside, d.window_first[located] + position, 0)
+    window_x = np.concatenate([d.shape_x[None], d.cell_x])[:, located[None, :], segment]
+    with np.errstate(divide="ignore"):
+        window_log_length = np.log(d.length_km[located[None, :], segment])
     onset_x = np.zeros(coef_x.shape[:2])
     onset_log_length = np.zeros(len(order))
     position = np.empty(len(order), dtype=np.int64)
@@ -296,10 +299,10 @@ def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> Kerne
         record_order=order.astype(np.int64),
         record_runner=d.runner_index[order].astype(np.int64),
         group_start=np.searchsorted(group[order], np.arange(2 * N_CODES + 1)).astype(np.int64),
-        window_start=window_start.astype(np.int64),
-        window_x=np.ascontiguousarray(coef_x[:, cell_record, cell_segment]),
-        window_log_length=np.log(d.length_km[order][cell_record, cell_segment]),
-        window_weight=np.exp(d.onset_log_weight[order][cell_record, cell_segment]),
+        window_x=np.where(inside, window_x, 0.0),
+        window_log_length=np.where(inside, window_log_length, _MASKED_LOG_RATE),
+        window_weight=np.where(inside, np.exp(d.onset_log_weight[located[None, :], segment]),
+                               0.0),
         z_runner=z_u,
         logw_runner=logw_u,
         z_damage=z_d,

@@ -70,10 +70,11 @@ class KernelData:
     record_order: np.ndarray  # (record,) index in the data of each kernel record
     record_runner: np.ndarray  # (record,) runner index
     group_start: np.ndarray  # (9,) offsets of the eight (CK measured?, outcome code) groups
-    window_start: np.ndarray  # (record + 1,) located onsets: record r's window cells r:r+1
-    window_x: np.ndarray  # (coef, window cell) the cell values of the windows' segments
-    window_log_length: np.ndarray  # (window cell,)
-    window_weight: np.ndarray  # (window cell,) onset weight w_t
+    # located onsets' windows, (coef,) position, located record: the located records of the
+    # measured group, then of the unmeasured one; padding has log length -1000 and weight 0
+    window_x: np.ndarray  # (coef, position, located record)
+    window_log_length: np.ndarray  # (position, located record)
+    window_weight: np.ndarray  # (position, located record) onset weight w_t
     z_runner: np.ndarray  # Gauss-Hermite nodes and log-weights for a standard normal
     logw_runner: np.ndarray
     z_damage: np.ndarray
@@ -148,67 +149,82 @@ def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, tap
             damage[m, r] = damage_offset[0] + (
                 ck_mean + ck_taper * taper_units[r] + ck_sd * z_damage[m]) / LN2
             exp_damage[m, r] = vm.exp(beta_damage * damage[m, r])
-    window_rate = np.empty(window_log_length.size)
-    for c in range(window_log_length.size):
-        tv = window_log_length[c]
+    n_pos, n_located = window_log_length.shape
+    window_rate = np.empty((n_pos, n_located))
+    for k in range(n_pos):
+        for c in range(n_located):
+            window_rate[k, c] = window_log_length[k, c]
         for j in range(n_coef):
-            tv += b_cell[j] * window_x[j, c]
-        window_rate[c] = vm.exp(tv)
+            bj = b_cell[j]
+            for c in range(n_located):
+                window_rate[k, c] += bj * window_x[j, k, c]
+        for c in range(n_located):
+            window_rate[k, c] = vm.exp(window_rate[k, c])
     return onset_rate, base, damage, exp_damage, window_rate
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
-def _located_cramp(r, lam, window_start, window_rate, window_weight, survival, gain):
-    """Record r's window sum (a located onset) at rate multiplier lam:
-    inner = sum_t w_t exp(-lam C_t-1) (1 - exp(-lam h_t)), and d ln(inner) / d ln lam.
-    Leaves exp(-lam C_t-1) and 1 - exp(-lam h_t) per window position in the scratch arrays
-    `survival` and `gain`, for `_located_rate_gradient`."""
-    lo, hi = window_start[r], window_start[r + 1]
-    inner = 0.0
-    slope = 0.0
-    surv = 1.0
-    cum = 0.0
-    for c in range(lo, hi):
-        y = lam * window_rate[c]
-        g = vm.one_minus_exp_neg(y)
-        survival[c - lo] = surv
-        gain[c - lo] = g
-        inner += window_weight[c] * surv * g
-        slope += window_weight[c] * surv * (y * (1.0 - g) - lam * cum * g)
-        surv *= 1.0 - g
-        cum += window_rate[c]
-    return inner, slope / inner
+def _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope, survival, gain):
+    """Window sums of the located onsets lo..hi-1 (window columns col0...) at rate multipliers
+    lam: inner = sum_t w_t exp(-lam C_t-1) (1 - exp(-lam h_t)) and d ln(inner) / d ln lam into
+    `inner` and `slope`; exp(-lam C_t-1) and 1 - exp(-lam h_t) into `survival` and `gain`
+    (position, column) for `_located_rate_gradient`. Window positions are the outer loop and
+    records the inner one, so it vectorises."""
+    n_pos = window_rate.shape[0]
+    cum = np.zeros(hi - lo)
+    surv = np.ones(hi - lo)
+    for r in _span(lo, hi):
+        inner[r] = 0.0
+        slope[r] = 0.0
+    for k in range(n_pos):
+        for r in _span(lo, hi):
+            c = r - lo + col0
+            y = lam[r] * window_rate[k, c]
+            g = vm.one_minus_exp_neg(y)
+            term = window_weight[k, c] * surv[r - lo]
+            inner[r] += term * g
+            slope[r] += term * (y * (1.0 - g) - lam[r] * cum[r - lo] * g)
+            survival[k, c] = surv[r - lo]
+            gain[k, c] = g
+            surv[r - lo] *= 1.0 - g
+            cum[r - lo] += window_rate[k, c]
+    for r in _span(lo, hi):
+        slope[r] /= inner[r]
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
-def _located_rate_gradient(r, lam, inner, scale, window_start, window_weight, survival, gain,
+def _located_rate_gradient(lo, hi, col0, lam, inner, scale, window_weight, survival, gain,
                            g_window):
-    """Adds scale * d ln(inner) / d h_c to g_window[c] over record r's window cells c, from the
-    scratch left by `_located_cramp`: lam / inner * (w_c S_c-1 e^-lam h_c - sum over later t of
-    w_t S_t-1 (1 - e^-lam h_t)), the second sum carried backwards."""
-    lo, hi = window_start[r], window_start[r + 1]
-    factor = scale * lam / inner
-    tail = 0.0
-    for i in range(hi - lo):
-        c = hi - 1 - i
-        k = c - lo
-        g_window[c] += factor * (window_weight[c] * survival[k] * (1.0 - gain[k]) - tail)
-        tail += window_weight[c] * survival[k] * gain[k]
+    """Adds scale * d ln(inner) / d h to g_window over the window cells of the located onsets
+    lo..hi-1, from what `_located_cramps` left: lam / inner * (w_t S_t-1 e^-lam h_t - the sum
+    over later t' of w_t' S_t'-1 (1 - e^-lam h_t')), the second sum carried backwards."""
+    n_pos = window_weight.shape[0]
+    tail = np.zeros(hi - lo)
+    factor = np.empty(hi - lo)
+    for r in _span(lo, hi):
+        factor[r - lo] = scale[r] * lam[r] / inner[r]
+    for i in range(n_pos):
+        k = n_pos - 1 - i
+        for r in _span(lo, hi):
+            c = r - lo + col0
+            held = window_weight[k, c] * survival[k, c]
+            g_window[k, c] += factor[r - lo] * (held * (1.0 - gain[k, c]) - tail[r - lo])
+            tail[r - lo] += held * gain[k, c]
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
 def _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam, d_pre, d_onset,
-                 d_row, window_start, window_rate, window_weight, survival, gain):
+                 d_row, col0, window_rate, window_weight, inner, slope, survival, gain):
     """At one quadrature point for records lo..hi-1, all with outcome `code`: log L (into
     log_lik[row]) and, for cramps, d log L / d ln lambda, / d P and / d E (into row `d_row`;
     for no cramp they are -x, -lambda and 0, recomputed where needed instead of stored)."""
     if code == LOCATED:
-        for r in range(lo, hi):  # short windows of varying length: one record at a time
+        _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope, survival,
+                        gain)
+        for r in _span(lo, hi):
             x = lam[r] * pre_sum[r]
-            inner, slope = _located_cramp(r, lam[r], window_start, window_rate, window_weight,
-                                          survival, gain)
-            log_lik[row, r] = -x + vm.log(inner)
-            d_log_lam[d_row, r] = -x + slope
+            log_lik[row, r] = -x + vm.log(inner[r])
+            d_log_lam[d_row, r] = -x + slope[r]
             d_pre[d_row, r] = -lam[r]
             d_onset[d_row, r] = 0.0
     elif code == NO_CRAMP:
@@ -236,16 +252,14 @@ def _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam
 
 
 @numba.njit(inline="always", cache=True)
-def _window_scratch(window_start):
-    longest = 1
-    for r in range(window_start.size - 1):
-        longest = max(longest, window_start[r + 1] - window_start[r])
-    return np.empty(longest), np.empty(longest)
+def _window_column0(g, group_start):
+    """The first window column of group g's located onsets (measured ones come first)."""
+    return 0 if g < N_CODES else group_start[LOCATED + 1] - group_start[LOCATED]
 
 
 @numba.njit(error_model="numpy", cache=True)
 def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start,
-            window_start, window_rate, window_weight):
+            window_rate, window_weight):
     """log S_rn: the log-likelihood of record r at runner node n, averaged over the damage nodes
     where CK was not measured, with each damage node's share of that average; and, for cramps,
     the derivatives at every quadrature point (row n, or n * n_d + m for unmeasured CK)."""
@@ -260,23 +274,27 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_sta
     log_lik = np.empty((n_d, n_rec))  # at the damage nodes of one runner node
     top = np.empty(n_rec)
     acc = np.empty(n_rec)
-    survival, gain = _window_scratch(window_start)
+    inner = np.empty(n_rec)
+    slope = np.empty(n_rec)
+    survival = np.empty(window_rate.shape)
+    gain = np.empty(window_rate.shape)
     for g in range(2 * N_CODES):
         lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
+        col0 = _window_column0(g, group_start)
         for n in range(n_u):
             if g < N_CODES:
                 for r in _span(lo, hi):
                     lam[r] = base[r] * exp_u[n]
                 _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_s, n, d_log_lam, d_pre,
-                             d_onset, n, window_start, window_rate, window_weight, survival,
-                             gain)
+                             d_onset, n, col0, window_rate, window_weight, inner, slope,
+                             survival, gain)
                 continue
             for m in range(n_d):
                 for r in _span(lo, hi):
                     lam[r] = base[r] * exp_u[n] * exp_damage[m, r]
                 _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, m, d_log_lam,
-                             d_pre, d_onset, n * n_d + m, window_start, window_rate,
-                             window_weight, survival, gain)
+                             d_pre, d_onset, n * n_d + m, col0, window_rate, window_weight,
+                             inner, slope, survival, gain)
             for r in _span(lo, hi):
                 top[r] = -np.inf
                 acc[r] = 0.0
@@ -327,8 +345,7 @@ def runner_posterior(log_s, logw_runner, record_runner, n_runner):
 
 @numba.njit(error_model="numpy", cache=True)
 def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_damage, damage,
-             record_runner, z_runner, z_damage, group_start, window_start, window_rate,
-             window_weight):
+             record_runner, z_runner, z_damage, group_start, window_rate, window_weight):
     """Per record, sums over its quadrature points of (posterior weight x derivative): with
     respect to ln lambda, and that times z_u, the damage level and z_d; and to P and E; per
     window cell of a located onset, with respect to its rate h."""
@@ -342,8 +359,12 @@ def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_d
     w = np.empty(n_rec)  # posterior weight of the point
     d_lam = np.empty(n_rec)  # d log L / d ln lambda at the point
     d_p = np.empty(n_rec)  # d log L / d P at the point
-    g_window = np.zeros(window_rate.size)
-    survival, gain = _window_scratch(window_start)
+    g_window = np.zeros(window_rate.shape)
+    survival = np.empty(window_rate.shape)
+    gain = np.empty(window_rate.shape)
+    inner = np.empty(n_rec)
+    slope = np.empty(n_rec)
+    lam = np.empty(n_rec)
     # one simple loop per step, so that each vectorises
     for g in range(2 * N_CODES):
         lo, hi, measured = group_start[g], group_start[g + 1], g < N_CODES
@@ -379,12 +400,13 @@ def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_d
                         g_damage[r] += w[r] * d_lam[r] * damage[m, r]
                         g_damage_z[r] += w[r] * d_lam[r] * z_damage[m]
                 if code == LOCATED:  # recomputed rather than stored per point and cell
-                    for r in range(lo, hi):
-                        lam = base[r] * exp_u[n] * (1.0 if measured else exp_damage[m, r])
-                        inner, _ = _located_cramp(r, lam, window_start, window_rate,
-                                                  window_weight, survival, gain)
-                        _located_rate_gradient(r, lam, inner, w[r], window_start, window_weight,
-                                               survival, gain, g_window)
+                    col0 = _window_column0(g, group_start)
+                    for r in _span(lo, hi):
+                        lam[r] = base[r] * exp_u[n] * (1.0 if measured else exp_damage[m, r])
+                    _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope,
+                                    survival, gain)
+                    _located_rate_gradient(lo, hi, col0, lam, inner, w, window_weight, survival,
+                                           gain, g_window)
     return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window
 
 
@@ -392,7 +414,7 @@ def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_d
 def loglik_and_gradient(
     const, b_cell, params,
     cell_x, log_length, onset_x, onset_log_length, damage_x, taper_units, record_order,
-    record_runner, group_start, window_start, window_x, window_log_length, window_weight,
+    record_runner, group_start, window_x, window_log_length, window_weight,
     z_runner, logw_runner, z_damage, logw_damage, damage_offset,
 ):  # fmt: skip
     """Log-likelihood of all records and its gradient with respect to `const` (record, data
@@ -411,13 +433,12 @@ def loglik_and_gradient(
         group_start, window_x, window_log_length, z_damage, damage_offset)
     exp_u = np.exp(runner_scale * z_runner)
     log_s, share, d_log_lam, d_pre, d_onset = forward(
-        pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start, window_start,
-        window_rate, window_weight)
+        pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start, window_rate,
+        window_weight)
     total, node = runner_posterior(log_s, logw_runner, record_runner, np.max(record_runner) + 1)
     g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window = backward(
         node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_damage, damage,
-        record_runner, z_runner, z_damage, group_start, window_start, window_rate,
-        window_weight)
+        record_runner, z_runner, z_damage, group_start, window_rate, window_weight)
 
     g_const = np.empty(n_rec)
     g_u = g_bd = g_ck_mean = g_ck_sd = g_ck_taper = 0.0  # scalars: accumulate in registers
@@ -438,8 +459,9 @@ def loglik_and_gradient(
         acc = 0.0
         for r in range(n_rec):
             acc += g_pre[r] * moments[j, r] + g_onset[r] * onset_rate[r] * onset_x[j, r]
-        for c in range(window_rate.size):
-            acc += g_window[c] * window_rate[c] * window_x[j, c]
+        for k in range(window_rate.shape[0]):
+            for c in range(window_rate.shape[1]):
+                acc += g_window[k, c] * window_rate[k, c] * window_x[j, k, c]
         g_cell[j] = acc
     return total, g_const, g_cell, g_params
 

@@ -43,6 +43,10 @@ import numpy as np
 N_PROFILE_BANDS = 10
 UNREACHABLE_LOG_WEIGHT = -1000.0  # onset segments past the km reached: weight exp(-1000) = 0
 RECORD_CHUNK = 128  # unknown-onset records per vectorised block (memory ~ chunk x segments^2)
+STUDENT_DF = 4  # heavy tails: a pace change that is not a cramp costs little, wherever it is
+# a runner's pace varies more than 0.5% from one km to the next on any course; below that the
+# splits' rounding, not the runner, would set how sharply an onset is located
+SPLIT_SD_FLOOR = 0.005
 
 
 @dataclass(frozen=True)
@@ -137,10 +141,11 @@ def _interval_means(iv: Intervals, segment_values: np.ndarray, length_km: np.nda
 def fit_split_model(
     iv: Intervals, status_known: np.ndarray, onset_segment: np.ndarray, length_km: np.ndarray
 ) -> SplitModel | None:
-    """delta, the profile and sigma by weighted least squares within records, from the records
-    whose onset status is known (`status_known`: no cramp, or onset segment `onset_segment` > 0)
-    and which have at least two intervals; None when delta cannot be estimated (no known onset
-    with a split on each side of it)."""
+    """delta and the profile by weighted least squares within records, and sigma from the
+    residuals' changes between consecutive intervals (robust: median absolute deviation), from
+    the records whose onset status is known (`status_known`: no cramp, or onset segment
+    `onset_segment` > 0) and which have at least two intervals; None when delta cannot be
+    estimated (no known onset with a split on each side of it)."""
     use = status_known & (iv.n_valid >= 2)
     if not use.any():
         return None
@@ -148,8 +153,7 @@ def fit_split_model(
     n_seg = length_km.shape[1]
     onset = onset_segment[rec]
     share = np.where(onset[:, None] > 0, onset_share(onset, n_seg), 0.0)
-    sub = Intervals(iv.index[rec], iv.length_km[rec], iv.ln_pace[rec], iv.profile_x[rec],
-                    iv.valid[rec])
+    sub = _subset(iv, rec)
     after = _interval_means(sub, share, length_km[rec])  # (record, interval)
     # columns: bands 1.. (band 0 is absorbed by the record's level), then the post-onset share
     x = np.concatenate([sub.profile_x[..., 1:], after[..., None]], axis=-1)
@@ -159,21 +163,39 @@ def fit_split_model(
     x_within = x - _weighted_mean(x, w[..., None])[:, None, :]
     root = np.sqrt(w)[sub.valid]
     design = x_within[sub.valid] * root[:, None]
-    if np.sum(design[:, -1] ** 2) < 1e-9:
+    if np.sum(design[:, -1] ** 2) < 1e-9 or sub.valid.sum() <= len(rec) + design.shape[1]:
         return None
     coef, *_ = np.linalg.lstsq(design, y_within[sub.valid] * root, rcond=None)
-    residual = y_within[sub.valid] * root - design @ coef
-    dof = sub.valid.sum() - len(rec) - design.shape[1]
-    if dof <= 0:
-        return None
-    sigma = float(np.sqrt(np.sum(residual**2) / dof))
-    return SplitModel(float(coef[-1]), sigma, np.r_[0.0, coef[:-1]], len(rec),
+    profile, slowdown = np.r_[0.0, coef[:-1]], float(coef[-1])
+    residual = y - sub.profile_x @ profile - slowdown * after
+    change, pair, scale = _changes(residual, sub)
+    spread = 1.4826 * np.median(np.abs(change[pair] / scale[pair]))
+    return SplitModel(slowdown, max(float(spread), SPLIT_SD_FLOOR), profile, len(rec),
                       int(sub.valid.sum()))
+
+
+def _subset(iv: Intervals, rec: np.ndarray) -> Intervals:
+    return Intervals(iv.index[rec], iv.length_km[rec], iv.ln_pace[rec], iv.profile_x[rec],
+                     iv.valid[rec])
 
 
 def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Mean over axis 1 (intervals) weighted by `weights`."""
     return np.sum(values * weights, axis=1) / np.maximum(np.sum(weights, axis=1), 1e-300)
+
+
+def _changes(values: np.ndarray, iv: Intervals):
+    """Change of `values` (..., interval) from each interval to the next, whether both are
+    valid, and the change's SD in units of the 1 km split SD: sqrt(1/L_k + 1/L_k-1)."""
+    pair = iv.valid[:, 1:] & iv.valid[:, :-1]
+    with np.errstate(divide="ignore"):
+        scale = np.sqrt(1.0 / iv.length_km[:, 1:] + 1.0 / iv.length_km[:, :-1])
+    return values[..., 1:] - values[..., :-1], pair, np.where(pair, scale, 1.0)
+
+
+def _student_log_density(z: np.ndarray) -> np.ndarray:
+    """ln of Student's t density with STUDENT_DF degrees of freedom, up to a constant."""
+    return -0.5 * (STUDENT_DF + 1) * np.log1p(z * z / STUDENT_DF)
 
 
 def onset_log_weights(
@@ -190,16 +212,14 @@ def onset_log_weights(
     hypotheses = onset_share(np.arange(1, n_seg + 1), n_seg)  # (t, segment)
     for lo in range(0, len(located), RECORD_CHUNK):
         rec = located[lo : lo + RECORD_CHUNK]
-        sub = Intervals(iv.index[rec], iv.length_km[rec], iv.ln_pace[rec], iv.profile_x[rec],
-                        iv.valid[rec])
-        # (t, record, interval)
+        sub = _subset(iv, rec)
         after = _interval_means(sub, hypotheses, length_km[rec], per_hypothesis=True)
-        w = np.where(sub.valid, sub.length_km, 0.0)
         z = np.nan_to_num(sub.ln_pace) - sub.profile_x @ model.profile_ln_pace
-        residual = z - model.slowdown_ln_pace * after
-        level = np.sum(residual * w, axis=-1, keepdims=True) / np.sum(w, axis=-1)[:, None]
-        rss = np.sum(w * (residual - level) ** 2, axis=-1).T  # (rec, t)
-        ll = -rss / (2 * model.split_sd_ln_pace**2)
-        ll = np.where(length_km[rec] > 0, ll, -np.inf)
+        change, pair, scale = _changes(z, sub)  # (record, interval - 1)
+        change_after, _, _ = _changes(after, sub)  # (t, record, interval - 1)
+        scale = model.split_sd_ln_pace * scale
+        explained = _student_log_density((change - model.slowdown_ln_pace * change_after) / scale)
+        ll = np.sum(np.where(pair, explained - _student_log_density(change / scale), 0.0), -1).T
+        ll = np.where(length_km[rec] > 0, ll, -np.inf)  # (record, t)
         log_w[rec] = np.maximum(ll - ll.max(axis=1, keepdims=True), UNREACHABLE_LOG_WEIGHT)
     return log_w

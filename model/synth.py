@@ -39,6 +39,7 @@ DEFAULT_TRUTH = {
     "ck_taper_effect": -0.2,
 }
 CRAMP_SLOWDOWN = 1.15
+KM_PACE_SD = 0.03  # ln pace of one km around the plan
 REF_DISTANCE_KM = 21.0975
 
 
@@ -83,7 +84,8 @@ def draw_field(
     wbgt_range_c: tuple[float, float] = (8.0, 28.0),
 ) -> Field:
     """Draw a field: marathon-equivalent abilities 2:45-6:00 h, longest runs ~72% of the race
-    distance, tapers of 2-21 days, 30% with a cramp history, 40% starting 3-12% too fast."""
+    distance, tapers of 2-21 days, 30% with a cramp history, 40% starting 3-12% too fast, and
+    each km's pace 3% (SD) off the plan."""
     n_races = n_races or max(8, n_records // 400)
     race_distance = np.resize(np.asarray(distances_km, float), n_races)
     race_wbgt = rng.uniform(*wbgt_range_c, n_races)
@@ -109,7 +111,7 @@ def draw_field(
         1
         + overall[:, None]
         + np.where(early, fast_start[:, None], -fast_start[:, None] * 0.4 / 0.6)
-    )
+    ) * np.exp(rng.normal(0.0, KM_PACE_SD, end.shape))  # hills, wind, drink stations
     return Field(
         distance,
         ref_time,

@@ -1,0 +1,80 @@
+"""Locating unrecorded cramp onsets from the slowdown in the splits (model/onset_location.py).
+
+Synthetic cohorts have every onset recorded; a share is then hidden, so each hidden onset's true
+segment is known to the test."""
+
+import numpy as np
+import pytest
+
+from model.features import NO_CRAMP, ONSET_KNOWN, build_features
+from model.hazard_model import WINDOW_LOG_WEIGHT
+from model.records import RaceRecords
+from model.synth import CRAMP_SLOWDOWN, KM_PACE_SD, synthesize
+
+
+def cohort_with_hidden_onsets(seed: int, split_every_km: int = 1, hidden_share: float = 0.3):
+    records, splits = synthesize(3000, seed, onset_known_fraction=1.0)
+    splits = splits[splits["km"] % split_every_km == 0]
+    onset_km = records["cramp_km"].to_numpy().copy()
+    rng = np.random.default_rng(seed)
+    hidden = (records["cramped"].to_numpy() == 1) & (rng.random(len(records)) < hidden_share)
+    records.loc[hidden, "cramp_km"] = np.nan
+    features = build_features(RaceRecords(records, splits, "synthetic", ""))
+    return features, hidden, np.ceil(onset_km[hidden] - 1e-9).astype(int)
+
+
+@pytest.fixture(scope="module", params=[1, 5], ids=["1km-splits", "5km-splits"])
+def hidden_onsets(request):
+    return request.param, *cohort_with_hidden_onsets(11, split_every_km=request.param)
+
+
+def test_split_model_recovers_the_synthetic_slowdown_and_pace_noise(hidden_onsets):
+    every, features, _, _ = hidden_onsets
+    # sampling SE of the slowdown is ~0.002 (3% per km over ~300 crampers x ~15 km after the
+    # onset); the tolerance allows for the fast starters' fade, which the population profile
+    # absorbs only on average and crampers, starting faster, have more of (0.004-0.007 here)
+    assert features.attrs["onset_slowdown_ln_pace"] == pytest.approx(np.log(CRAMP_SLOWDOWN),
+                                                                      abs=0.015)
+    # a 5 km split averages the 3% per-km noise; the fade adds a little at 5 km
+    tolerance = 0.003 if every == 1 else 0.008
+    assert features.attrs["split_sd_ln_pace_per_km"] == pytest.approx(KM_PACE_SD, abs=tolerance)
+
+
+def test_weights_locate_hidden_onsets_without_overconfidence(hidden_onsets):
+    _, features, hidden, true_segment = hidden_onsets
+    log_w = features["onset_log_weight"].to_numpy()[hidden]
+    rows = np.arange(len(true_segment))
+    truth_log_w = log_w[rows, true_segment - 1]
+    # the true segment is never left out of the window the model keeps
+    assert np.all(truth_log_w > WINDOW_LOG_WEIGHT)
+    best = np.argmax(log_w, axis=1) + 1
+    assert np.mean(np.abs(best - true_segment) <= 1) > 2 / 3
+    # the weights (flat over segments) are not overconfident: the truth falls inside their
+    # central 90% in at least 85% of records (binomial SD ~3% at n ~ 115)
+    w = np.exp(log_w)
+    w /= w.sum(axis=1, keepdims=True)
+    rank = np.cumsum(w, axis=1)[rows, true_segment - 1] - 0.5 * w[rows, true_segment - 1]
+    assert np.mean((rank > 0.05) & (rank < 0.95)) >= 0.85
+
+
+def test_only_unknown_onsets_with_splits_are_located(hidden_onsets):
+    _, features, hidden, _ = hidden_onsets
+    reached = features["segment_length_km"].to_numpy() > 0
+    log_w = features["onset_log_weight"].to_numpy()
+    status_known = np.isin(features["outcome"].to_numpy(), (NO_CRAMP, ONSET_KNOWN))
+    assert np.all(log_w[status_known][reached[status_known]] == 0.0)
+    assert np.all(np.any(log_w[hidden] < 0.0, axis=1))
+
+
+def test_uniform_weights_without_splits_or_without_known_onsets():
+    records, splits = synthesize(400, 3, {"log_hazard_per_km": -6.2}, onset_known_fraction=0.5)
+    unknown = records["cramped"].eq(1) & records["cramp_km"].isna()
+    assert unknown.sum() >= 5
+    no_splits = build_features(RaceRecords(records, None, "synthetic", ""))
+    reached = no_splits["segment_length_km"].to_numpy() > 0
+    assert np.all(no_splits["onset_log_weight"].to_numpy()[reached] == 0.0)
+    # no onset recorded anywhere: the slowdown cannot be estimated, so nothing is located
+    records["cramp_km"] = np.nan
+    no_known = build_features(RaceRecords(records, splits, "synthetic", ""))
+    assert no_known.attrs["onset_slowdown_ln_pace"] == "not estimated"
+    assert np.all(no_known["onset_log_weight"].to_numpy()[reached] == 0.0)
