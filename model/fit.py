@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from model.features import ONSET_KNOWN, ONSET_UNKNOWN
-from model.hazard_model import FACTOR_ATTRS, build_model
+from model.hazard_model import FACTOR_ATTRS, build_model, onset_windows
 from model.priors import FACTORS, Priors
 from model.provenance import check_writable, provenance_attrs, write_atomic
 
@@ -121,6 +121,8 @@ def fit(
                 "n_cramps": int((outcome != 0).sum()),
                 "n_onset_known": int((outcome == ONSET_KNOWN).sum()),
                 "n_onset_unknown": int((outcome == ONSET_UNKNOWN).sum()),
+                "n_onset_located_by_splits": int(onset_windows(features)[0].sum()),
+                **{k: v for k, v in features.attrs.items() if k.startswith(("onset_", "split_"))},
             },
         )
     )

@@ -23,7 +23,10 @@ Why it is fast (see bench/ for the figures):
   Op; priors and the race effects' partial pooling stay ordinary PyMC code.
 
 Observations: no cramp (survived every segment reached: finish or DNF), cramp with known onset
-segment k (survived 1..k-1, cramped in k), cramp with unknown onset (1 - survival to the end).
+segment k (survived 1..k-1, cramped in k), cramp with unknown onset (1 - survival to the end),
+and cramp with unknown onset located by its splits: sum over the onset segments t of
+w_t P(first cramp in t), w_t how well an onset in t explains the slowdown in the splits
+(model/onset_location.py; the splits after an onset are its outcome, not pre-cramp pace).
 """
 
 from __future__ import annotations

@@ -169,27 +169,30 @@ def _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope,
     lam: inner = sum_t w_t exp(-lam C_t-1) (1 - exp(-lam h_t)) and d ln(inner) / d ln lam into
     `inner` and `slope`; exp(-lam C_t-1) and 1 - exp(-lam h_t) into `survival` and `gain`
     (position, column) for `_located_rate_gradient`. Window positions are the outer loop and
-    records the inner one, so it vectorises."""
-    n_pos = window_rate.shape[0]
-    cum = np.zeros(hi - lo)
-    surv = np.ones(hi - lo)
-    for r in _span(lo, hi):
-        inner[r] = 0.0
-        slope[r] = 0.0
-    for k in range(n_pos):
-        for r in _span(lo, hi):
-            c = r - lo + col0
-            y = lam[r] * window_rate[k, c]
+    records the inner one, on contiguous views indexed from 0, so that it vectorises."""
+    n = hi - lo
+    lam_b, inner_b, slope_b = lam[lo:hi], inner[lo:hi], slope[lo:hi]
+    cum = np.zeros(n)
+    surv = np.ones(n)
+    inner_b[:] = 0.0
+    slope_b[:] = 0.0
+    for k in range(window_rate.shape[0]):
+        rate_k = window_rate[k, col0:col0 + n]
+        weight_k = window_weight[k, col0:col0 + n]
+        survival_k = survival[k, col0:col0 + n]
+        gain_k = gain[k, col0:col0 + n]
+        for i in _span(0, n):
+            y = lam_b[i] * rate_k[i]
             g = vm.one_minus_exp_neg(y)
-            term = window_weight[k, c] * surv[r - lo]
-            inner[r] += term * g
-            slope[r] += term * (y * (1.0 - g) - lam[r] * cum[r - lo] * g)
-            survival[k, c] = surv[r - lo]
-            gain[k, c] = g
-            surv[r - lo] *= 1.0 - g
-            cum[r - lo] += window_rate[k, c]
-    for r in _span(lo, hi):
-        slope[r] /= inner[r]
+            term = weight_k[i] * surv[i]
+            inner_b[i] += term * g
+            slope_b[i] += term * (y * (1.0 - g) - lam_b[i] * cum[i] * g)
+            survival_k[i] = surv[i]
+            gain_k[i] = g
+            surv[i] *= 1.0 - g
+            cum[i] += rate_k[i]
+    for i in _span(0, n):
+        slope_b[i] /= inner_b[i]
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
@@ -198,18 +201,23 @@ def _located_rate_gradient(lo, hi, col0, lam, inner, scale, window_weight, survi
     """Adds scale * d ln(inner) / d h to g_window over the window cells of the located onsets
     lo..hi-1, from what `_located_cramps` left: lam / inner * (w_t S_t-1 e^-lam h_t - the sum
     over later t' of w_t' S_t'-1 (1 - e^-lam h_t')), the second sum carried backwards."""
+    n = hi - lo
     n_pos = window_weight.shape[0]
-    tail = np.zeros(hi - lo)
-    factor = np.empty(hi - lo)
-    for r in _span(lo, hi):
-        factor[r - lo] = scale[r] * lam[r] / inner[r]
-    for i in range(n_pos):
-        k = n_pos - 1 - i
-        for r in _span(lo, hi):
-            c = r - lo + col0
-            held = window_weight[k, c] * survival[k, c]
-            g_window[k, c] += factor[r - lo] * (held * (1.0 - gain[k, c]) - tail[r - lo])
-            tail[r - lo] += held * gain[k, c]
+    tail = np.zeros(n)
+    factor = np.empty(n)
+    lam_b, inner_b, scale_b = lam[lo:hi], inner[lo:hi], scale[lo:hi]
+    for i in _span(0, n):
+        factor[i] = scale_b[i] * lam_b[i] / inner_b[i]
+    for j in range(n_pos):
+        k = n_pos - 1 - j
+        weight_k = window_weight[k, col0:col0 + n]
+        survival_k = survival[k, col0:col0 + n]
+        gain_k = gain[k, col0:col0 + n]
+        g_k = g_window[k, col0:col0 + n]
+        for i in _span(0, n):
+            held = weight_k[i] * survival_k[i]
+            g_k[i] += factor[i] * (held * (1.0 - gain_k[i]) - tail[i])
+            tail[i] += held * gain_k[i]
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
