@@ -181,9 +181,11 @@ def fit(
     force: ForceOpt = False,
 ) -> None:
     """Fit the hazard model to logged race records and write the posterior."""
-    from model.features import build_features
+    from model import onset_location
+    from model.features import ONSET_UNKNOWN, build_features
     from model.fit import INTERVAL_KIND, INTERVAL_PROB, diagnose, save_fit, summary_table
     from model.fit import fit as run_fit
+    from model.hazard_model import onset_windows
     from model.priors import load_priors
     from model.provenance import check_writable
     from model.records import load_records
@@ -204,6 +206,10 @@ def fit(
     for note in records.notes:
         err.print(f"note: {note}", highlight=False)
     features = build_features(records)
+    outcome = features["outcome"].to_numpy()
+    out.print(onset_location.summary(int((outcome == ONSET_UNKNOWN).sum()),
+                                     int(onset_windows(features)[0].sum()), features.attrs),
+              highlight=False)
     out.print(
         f"fitting {features.sizes['record']} runner-races ({features.sizes['runner']} "
         f"runners, {features.sizes['race']} races): compiling, then sampling "

@@ -230,3 +230,17 @@ def onset_log_weights(
         ll = np.where(length_km[rec] > 0, ll, -np.inf)  # (record, t)
         log_w[rec] = np.maximum(ll - ll.max(axis=1, keepdims=True), UNREACHABLE_LOG_WEIGHT)
     return log_w
+
+
+def summary(n_unknown: int, n_located: int, attrs: dict) -> str:
+    """One line for a fit's log: how the cramps of unknown onset entered the likelihood."""
+    if n_unknown == 0:
+        return "cramps of unknown onset: none"
+    line = f"cramps of unknown onset: {n_unknown}, located by their splits: {n_located}"
+    slowdown = attrs.get("onset_slowdown_ln_pace")
+    if isinstance(slowdown, float):
+        return (f"{line} (pace after a cramp {np.expm1(slowdown):+.1%}, split-to-split SD "
+                f"{attrs['split_sd_ln_pace_per_km']:.1%} per km, from "
+                f"{attrs['split_model_records']} records of known onset status)")
+    return f"{line} (no known onset with splits to learn the slowdown from: onset uniform)"
+

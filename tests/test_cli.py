@@ -42,6 +42,8 @@ def test_fit_prints_intervals_and_diagnostics(fitted):
     assert "95% equal-tailed credible interval" in run.stdout
     assert "beta[relative_pace]" in run.stdout
     assert "diagnostics: max R-hat" in run.stdout
+    # the synthetic cohort has splits: its unknown onsets are located, the slowdown (+15%) learnt
+    assert "located by their splits" in run.stdout and "pace after a cramp +1" in run.stdout
 
 
 def test_posterior_is_labelled_and_carries_provenance(fitted):
@@ -55,6 +57,8 @@ def test_posterior_is_labelled_and_carries_provenance(fitted):
     assert attrs["seed"] == 9 and len(attrs["data_sha256"]) == 64
     assert len(attrs["priors_sha256"]) == 64 and "relative_pace" in attrs["priors"]
     assert "pymc" in json.loads(attrs["cramp_risk_packages"])
+    assert attrs["n_onset_located_by_splits"] == attrs["n_onset_unknown"] > 0
+    assert abs(float(attrs["onset_slowdown_ln_pace"]) - np.log(1.15)) < 0.03
 
 
 def test_same_inputs_and_seed_give_identical_posteriors(fitted):
