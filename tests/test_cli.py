@@ -152,3 +152,13 @@ def test_outputs_are_ordinary_readable_files(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_auto_adaptation_is_low_rank_only_for_large_cohorts():
+    from model.fit import LOW_RANK_FROM_RECORDS, choose_adaptation
+
+    assert choose_adaptation(LOW_RANK_FROM_RECORDS - 1) == "diag"
+    assert choose_adaptation(LOW_RANK_FROM_RECORDS) == "low_rank"
+    assert choose_adaptation(100, "low_rank") == "low_rank"
+    with pytest.raises(ValueError, match="auto, diag or low_rank"):
+        choose_adaptation(100, "dense")
