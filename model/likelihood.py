@@ -164,12 +164,11 @@ def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, tap
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
-def _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope, survival, gain):
+def _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope):
     """Window sums of the located onsets lo..hi-1 (window columns col0...) at rate multipliers
     lam: inner = sum_t w_t exp(-lam C_t-1) (1 - exp(-lam h_t)) and d ln(inner) / d ln lam into
-    `inner` and `slope`; exp(-lam C_t-1) and 1 - exp(-lam h_t) into `survival` and `gain`
-    (position, column) for `_located_rate_gradient`. Window positions are the outer loop and
-    records the inner one, on contiguous views indexed from 0, so that it vectorises."""
+    `inner` and `slope`. Window positions are the outer loop and records the inner one, on
+    contiguous views indexed from 0, so that it vectorises."""
     n = hi - lo
     lam_b, inner_b, slope_b = lam[lo:hi], inner[lo:hi], slope[lo:hi]
     cum = np.zeros(n)
@@ -179,16 +178,12 @@ def _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope,
     for k in range(window_rate.shape[0]):
         rate_k = window_rate[k, col0:col0 + n]
         weight_k = window_weight[k, col0:col0 + n]
-        survival_k = survival[k, col0:col0 + n]
-        gain_k = gain[k, col0:col0 + n]
         for i in _span(0, n):
             y = lam_b[i] * rate_k[i]
             g = vm.one_minus_exp_neg(y)
             term = weight_k[i] * surv[i]
             inner_b[i] += term * g
             slope_b[i] += term * (y * (1.0 - g) - lam_b[i] * cum[i] * g)
-            survival_k[i] = surv[i]
-            gain_k[i] = g
             surv[i] *= 1.0 - g
             cum[i] += rate_k[i]
     for i in _span(0, n):
@@ -196,39 +191,44 @@ def _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope,
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
-def _located_rate_gradient(lo, hi, col0, lam, inner, scale, window_weight, survival, gain,
+def _located_rate_gradient(lo, hi, col0, lam, inner, scale, window_rate, window_weight,
                            g_window):
     """Adds scale * d ln(inner) / d h to g_window over the window cells of the located onsets
-    lo..hi-1, from what `_located_cramps` left: lam / inner * (w_t S_t-1 e^-lam h_t - the sum
-    over later t' of w_t' S_t'-1 (1 - e^-lam h_t')), the second sum carried backwards."""
+    lo..hi-1, given each one's `inner` (by window column) from the forward pass:
+
+        d ln(inner) / d h_c = lam / inner * (w_c S_c - (inner - A_c)),
+
+    S_c = exp(-lam C_c) and A_c = sum over t <= c of w_t S_t-1 (1 - e^-lam h_t): the onsets
+    after c, whose survival h_c lowers, are the total minus the running sum, so a single forward
+    sweep does it (no stored per-point terms, no backward sweep)."""
     n = hi - lo
-    n_pos = window_weight.shape[0]
-    tail = np.zeros(n)
+    lam_b, scale_b, inner_b = lam[lo:hi], scale[lo:hi], inner[col0:col0 + n]
+    surv = np.ones(n)
+    acc = np.zeros(n)
     factor = np.empty(n)
-    lam_b, inner_b, scale_b = lam[lo:hi], inner[lo:hi], scale[lo:hi]
     for i in _span(0, n):
         factor[i] = scale_b[i] * lam_b[i] / inner_b[i]
-    for j in range(n_pos):
-        k = n_pos - 1 - j
+    for k in range(window_rate.shape[0]):
+        rate_k = window_rate[k, col0:col0 + n]
         weight_k = window_weight[k, col0:col0 + n]
-        survival_k = survival[k, col0:col0 + n]
-        gain_k = gain[k, col0:col0 + n]
         g_k = g_window[k, col0:col0 + n]
         for i in _span(0, n):
-            held = weight_k[i] * survival_k[i]
-            g_k[i] += factor[i] * (held * (1.0 - gain_k[i]) - tail[i])
-            tail[i] += held * gain_k[i]
+            g = vm.one_minus_exp_neg(lam_b[i] * rate_k[i])
+            acc[i] += weight_k[i] * surv[i] * g
+            surv[i] *= 1.0 - g
+            g_k[i] += factor[i] * (weight_k[i] * surv[i] - inner_b[i] + acc[i])
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
 def _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam, d_pre, d_onset,
-                 d_row, col0, window_rate, window_weight, inner, slope, survival, gain):
+                 d_row, col0, window_rate, window_weight, inner, slope, located_inner):
     """At one quadrature point for records lo..hi-1, all with outcome `code`: log L (into
     log_lik[row]) and, for cramps, d log L / d ln lambda, / d P and / d E (into row `d_row`;
     for no cramp they are -x, -lambda and 0, recomputed where needed instead of stored)."""
     if code == LOCATED:
-        _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope, survival,
-                        gain)
+        _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope)
+        for r in _span(lo, hi):
+            located_inner[d_row, r - lo + col0] = inner[r]
         for r in _span(lo, hi):
             x = lam[r] * pre_sum[r]
             log_lik[row, r] = -x + vm.log(inner[r])
@@ -284,8 +284,7 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_sta
     acc = np.empty(n_rec)
     inner = np.empty(n_rec)
     slope = np.empty(n_rec)
-    survival = np.empty(window_rate.shape)
-    gain = np.empty(window_rate.shape)
+    located_inner = np.empty((n_pts, window_rate.shape[1]))  # per point, for the backward pass
     for g in range(2 * N_CODES):
         lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
         col0 = _window_column0(g, group_start)
@@ -295,14 +294,14 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_sta
                     lam[r] = base[r] * exp_u[n]
                 _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_s, n, d_log_lam, d_pre,
                              d_onset, n, col0, window_rate, window_weight, inner, slope,
-                             survival, gain)
+                             located_inner)
                 continue
             for m in range(n_d):
                 for r in _span(lo, hi):
                     lam[r] = base[r] * exp_u[n] * exp_damage[m, r]
                 _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, m, d_log_lam,
                              d_pre, d_onset, n * n_d + m, col0, window_rate, window_weight,
-                             inner, slope, survival, gain)
+                             inner, slope, located_inner)
             for r in _span(lo, hi):
                 top[r] = -np.inf
                 acc[r] = 0.0
@@ -320,7 +319,7 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_sta
                     share[p, r] /= acc[r]
             for r in _span(lo, hi):
                 log_s[n, r] = top[r] + vm.log(acc[r])
-    return log_s, share, d_log_lam, d_pre, d_onset
+    return log_s, share, d_log_lam, d_pre, d_onset, located_inner
 
 
 @numba.njit(error_model="numpy", cache=True)
@@ -352,8 +351,9 @@ def runner_posterior(log_s, logw_runner, record_runner, n_runner):
 
 
 @numba.njit(error_model="numpy", cache=True)
-def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_damage, damage,
-             record_runner, z_runner, z_damage, group_start, window_rate, window_weight):
+def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u,
+             exp_damage, damage, record_runner, z_runner, z_damage, group_start, window_rate,
+             window_weight):
     """Per record, sums over its quadrature points of (posterior weight x derivative): with
     respect to ln lambda, and that times z_u, the damage level and z_d; and to P and E; per
     window cell of a located onset, with respect to its rate h."""
@@ -368,10 +368,6 @@ def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_d
     d_lam = np.empty(n_rec)  # d log L / d ln lambda at the point
     d_p = np.empty(n_rec)  # d log L / d P at the point
     g_window = np.zeros(window_rate.shape)
-    survival = np.empty(window_rate.shape)
-    gain = np.empty(window_rate.shape)
-    inner = np.empty(n_rec)
-    slope = np.empty(n_rec)
     lam = np.empty(n_rec)
     # one simple loop per step, so that each vectorises
     for g in range(2 * N_CODES):
@@ -407,14 +403,12 @@ def backward(node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_d
                     for r in _span(lo, hi):
                         g_damage[r] += w[r] * d_lam[r] * damage[m, r]
                         g_damage_z[r] += w[r] * d_lam[r] * z_damage[m]
-                if code == LOCATED:  # recomputed rather than stored per point and cell
+                if code == LOCATED:  # one sweep per point over the window cells
                     col0 = _window_column0(g, group_start)
                     for r in _span(lo, hi):
                         lam[r] = base[r] * exp_u[n] * (1.0 if measured else exp_damage[m, r])
-                    _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope,
-                                    survival, gain)
-                    _located_rate_gradient(lo, hi, col0, lam, inner, w, window_weight, survival,
-                                           gain, g_window)
+                    _located_rate_gradient(lo, hi, col0, lam, located_inner[p], w,
+                                           window_rate, window_weight, g_window)
     return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window
 
 
@@ -440,13 +434,13 @@ def loglik_and_gradient(
         const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
         group_start, window_x, window_log_length, z_damage, damage_offset)
     exp_u = np.exp(runner_scale * z_runner)
-    log_s, share, d_log_lam, d_pre, d_onset = forward(
+    log_s, share, d_log_lam, d_pre, d_onset, located_inner = forward(
         pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start, window_rate,
         window_weight)
     total, node = runner_posterior(log_s, logw_runner, record_runner, np.max(record_runner) + 1)
     g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window = backward(
-        node, share, d_log_lam, d_pre, d_onset, pre_sum, base, exp_u, exp_damage, damage,
-        record_runner, z_runner, z_damage, group_start, window_rate, window_weight)
+        node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u, exp_damage,
+        damage, record_runner, z_runner, z_damage, group_start, window_rate, window_weight)
 
     g_const = np.empty(n_rec)
     g_u = g_bd = g_ck_mean = g_ck_sd = g_ck_taper = 0.0  # scalars: accumulate in registers
