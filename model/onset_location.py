@@ -135,12 +135,19 @@ def _interval_means(iv: Intervals, segment_values: np.ndarray, length_km: np.nda
                     per_hypothesis: bool = False):
     """Length-weighted mean over each interval's segments of `segment_values`: per record
     (record, segment) -> (record, interval), or per hypothesis shared by all records
-    (t, segment) -> (t, record, interval)."""
-    n_seg = length_km.shape[-1]
-    membership = iv.index[..., None] == np.arange(n_seg)  # (record, segment, interval)
+    (t, segment) -> (t, record, interval). Sums by bincount: memory stays ~ the input's."""
+    n_rec, n_seg = length_km.shape
     weighted = np.where(length_km > 0, length_km, 0.0)
-    spec = "ts,rs,rsk->trk" if per_hypothesis else "rs,rs,rsk->rk"
-    totals = np.einsum(spec, segment_values, weighted, membership, optimize=True)
+    flat = np.arange(n_rec)[:, None] * n_seg + iv.index  # (record, segment) -> (record, interval)
+    if per_hypothesis:
+        n_t = len(segment_values)
+        index = np.arange(n_t)[:, None, None] * (n_rec * n_seg) + flat
+        values = segment_values[:, None, :] * weighted
+        totals = np.bincount(index.ravel(), values.ravel(), n_t * n_rec * n_seg)
+        totals = totals.reshape(n_t, n_rec, n_seg)
+    else:
+        totals = np.bincount(flat.ravel(), (segment_values * weighted).ravel(), n_rec * n_seg)
+        totals = totals.reshape(n_rec, n_seg)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(iv.length_km > 0, totals / iv.length_km, 0.0)
 
