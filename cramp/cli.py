@@ -177,7 +177,7 @@ def fit(
     ] = False,
     adaptation: Annotated[str, typer.Option(
         "--adaptation", help="nutpie mass matrix: auto (low_rank from 5,000 runner-races, "
-        "about 1.8x faster there; diag below, more robust on small cohorts), diag or low_rank"
+        "1.8-3x faster there; diag below, more robust on small cohorts), diag or low_rank"
     )] = "auto",
     force: ForceOpt = False,
 ) -> None:

@@ -135,10 +135,10 @@ LOW_RANK_FROM_RECORDS = 5000
 
 def choose_adaptation(n_records: int, adaptation: str = "auto") -> str:
     """The mass-matrix adaptation "auto" stands for: low_rank from LOW_RANK_FROM_RECORDS
-    runner-races, diag below. Measured (bench/fit_speed.py and the stops' notes): on 5,000 and
-    10,000 records low_rank gave ~1.8x the ESS per second of diag with R-hat <= 1.007 and no
-    divergences; on 1,000-3,000 records with 600 + 600 draws it gave R-hat up to 1.036 where
-    diag stayed below 1.02."""
+    runner-races, diag below. Measured (bench/fit_speed.py and the stops' notes): on 10,000
+    records low_rank gave 1.8-3x the ESS per second of diag, and on 5,000 and 10,000 records
+    R-hat <= 1.007 and no divergences; on 1,000-3,000 records with 600 + 600 draws it gave R-hat
+    up to 1.036 where diag stayed below 1.02."""
     if adaptation not in ("auto", "diag", "low_rank"):
         raise ValueError(f"adaptation must be auto, diag or low_rank, not {adaptation!r}")
     if adaptation != "auto":

@@ -174,8 +174,8 @@ def prepare(features: xr.Dataset) -> ModelData:
 def onset_windows(features: xr.Dataset):
     """Cramps of unknown onset whose splits locate it (non-uniform onset weights), and per record
     the first and last segment (0-based) of the window of onset segments kept: those with a
-    weight above e^-36 of the best. What is left out is below float64 rounding of the
-    likelihood unless the hazard varies more than ~e^3 between segments, and then < 1e-14."""
+    weight above e^-36 of the best. Each term left out is below e^-36 (2e-16) of the best
+    segment's term times the ratio of the two segments' onset probabilities."""
     log_w = features["onset_log_weight"].to_numpy()
     reached = features["segment_length_km"].to_numpy() > 0
     unknown = features["outcome"].to_numpy() == ONSET_UNKNOWN
@@ -277,7 +277,8 @@ def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> Kerne
     position = np.arange(max(n_window.max(initial=0), 1))[:, None]
     inside = position < n_window
     segment = np.where(inside, d.window_first[located] + position, 0)
-    window_x = np.concatenate([d.shape_x[None], d.cell_x])[:, located[None, :], segment]
+    in_kernel_order = np.flatnonzero(d.located[order])  # coef_x is already in kernel order
+    window_x = coef_x[:, in_kernel_order[None, :], segment]
     with np.errstate(divide="ignore"):
         window_log_length = np.log(d.length_km[located[None, :], segment])
     onset_x = np.zeros(coef_x.shape[:2])
