@@ -5,9 +5,10 @@ Definitions (units are the units of the model's coefficients, see model/priors.t
 - ``relative_pace`` [10% units]: speed over the race so far relative to the runner's ability,
   ``predicted_time_to_km / actual_time_to_km - 1``, divided by 0.10. The prediction scales a recent
   result to the race distance with Riegel's formula ``T2 = T1 (D2/D1)^1.06``, assuming even pacing.
-  "So far" means up to the start of the segment (the first segment uses its own split), so a fast
-  start keeps raising the hazard later in the race while the pace inside the cramp segment, which
-  the cramp itself slows, is not used. Without splits the race is taken as evenly paced.
+  "So far" means up to the start of the segment, so a fast start keeps raising the hazard later in
+  the race while the pace inside the cramp segment, which the cramp itself slows, is not used. The
+  first segment has no pace behind it and gets 0 (its own split would carry the slowdown of a
+  cramp in the first km). Without splits the race is taken as evenly paced.
 - ``excess_distance`` [10 km units]: ``max(0, segment midpoint km - longest_run_km) / 10``.
 - ``heat`` [5 degC units]: ``(WBGT - 15 degC) / 5``; WBGT from temperature and humidity with
   thermofeel's simple (ACSM / Australian BoM) approximation when ``wbgt_c`` is absent.
@@ -84,21 +85,17 @@ def segment_of_km(km, reached_km):
     return np.maximum(1, np.ceil(km / SEGMENT_KM - 1e-9)).astype(int)
 
 
-def cumulative_relative_pace(
-    predicted_race_time_s, race_distance_km, start_km, end_km, elapsed_at_end_s
-):
+def cumulative_relative_pace(predicted_race_time_s, race_distance_km, start_km, elapsed_at_end_s):
     """Relative pace [10% units] over the race up to the start of each segment.
 
     `elapsed_at_end_s` is the time [s] at each segment end, (record, segment)."""
     t_pred = np.asarray(predicted_race_time_s, float)[:, None]
     dist = np.asarray(race_distance_km, float)[:, None]
-    # up to the segment start; the first segment (start 0) uses its own end
-    first = start_km <= 0
-    at_km = np.where(first, end_km[:, :1], start_km)
-    prev_elapsed = np.concatenate([elapsed_at_end_s[:, :1], elapsed_at_end_s[:, :-1]], axis=1)
-    elapsed = np.where(first, elapsed_at_end_s[:, :1], prev_elapsed)
+    elapsed_at_start = np.concatenate(
+        [np.zeros_like(elapsed_at_end_s[:, :1]), elapsed_at_end_s[:, :-1]], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = (t_pred * at_km / dist) / elapsed
+        ratio = (t_pred * start_km / dist) / elapsed_at_start
+    # nothing run yet in the first segment (0/0): on ability
     ratio = np.where(np.isfinite(ratio), ratio, 1.0)
     return (ratio - 1.0) / PACE_UNIT
 
@@ -125,7 +122,7 @@ def build_features(records: RaceRecords) -> xr.Dataset:
     race_time = t["race_time_s"].to_numpy(float)
     elapsed, observed_end = _elapsed_at_segment_ends(records, end, reached, race_time)
     t_pred = predicted_time_s(t["ref_time_s"], t["ref_distance_km"], distance)
-    pace = cumulative_relative_pace(t_pred, distance, start, end, elapsed)
+    pace = cumulative_relative_pace(t_pred, distance, start, elapsed)
     excess = excess_distance_units(start, end, t["longest_run_km"].to_numpy(float))
     heat = np.broadcast_to(heat_units(_wbgt_c(t))[:, None], start.shape)
     cramped = t["cramped"].to_numpy(int)

@@ -145,7 +145,7 @@ def field_features(field: Field, muscle_damage: np.ndarray) -> xr.Dataset:
     return features_dataset(
         start_km=start,
         end_km=end,
-        relative_pace=cumulative_relative_pace(t_pred, field.distance_km, start, end, elapsed),
+        relative_pace=cumulative_relative_pace(t_pred, field.distance_km, start, elapsed),
         excess_distance=excess_distance_units(start, end, field.longest_run_km),
         heat=np.broadcast_to(heat_units(field.wbgt_c)[:, None], start.shape),
         muscle_damage=muscle_damage,

@@ -128,7 +128,6 @@ def plan_race(scenario: Scenario, plan: Plan, block: RunnerBlock,
     pace = cumulative_relative_pace(
         prediction, np.full(block.size, total_eq),
         np.broadcast_to(seg.equivalent_start_km, (block.size, len(seg.start_km))),
-        np.broadcast_to(seg.equivalent_end_km, (block.size, len(seg.start_km))),
         elapsed_end.T,
     ).T
     longest = np.maximum(
