@@ -44,6 +44,7 @@ def test_fit_prints_intervals_and_diagnostics(fitted):
     assert "diagnostics: max R-hat" in run.stdout
     # the synthetic cohort has splits: its unknown onsets are located, the slowdown (+15%) learnt
     assert "located by their splits" in run.stdout and "pace after a cramp +1" in run.stdout
+    assert "drift" in run.stdout
 
 
 def test_posterior_is_labelled_and_carries_provenance(fitted):
@@ -59,6 +60,7 @@ def test_posterior_is_labelled_and_carries_provenance(fitted):
     assert "pymc" in json.loads(attrs["cramp_risk_packages"])
     assert attrs["n_onset_located_by_splits"] == attrs["n_onset_unknown"] > 0
     assert abs(float(attrs["onset_slowdown_ln_pace"]) - np.log(1.15)) < 0.03
+    assert float(attrs["split_drift_sd_ln_pace_per_sqrt_km"]) > 0
 
 
 def test_same_inputs_and_seed_give_identical_posteriors(fitted):

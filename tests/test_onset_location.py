@@ -8,6 +8,7 @@ import pytest
 
 from model.features import NO_CRAMP, ONSET_KNOWN, build_features
 from model.hazard_model import WINDOW_LOG_WEIGHT
+from model.onset_location import DRIFT_SD_GRID
 from model.records import RaceRecords
 from model.synth import CRAMP_SLOWDOWN, KM_PACE_SD, synthesize
 
@@ -47,14 +48,26 @@ def test_weights_locate_hidden_onsets_without_overconfidence(hidden_onsets):
     truth_log_w = log_w[rows, true_segment - 1]
     # the true segment is never left out of the window the model keeps
     assert np.all(truth_log_w > WINDOW_LOG_WEIGHT)
+    # observed 0.84-0.91 on seeds 11 and 12 (1 and 5 km splits); the independent-changes model
+    # it replaced gave 0.71-0.75 with 1 km splits
     best = np.argmax(log_w, axis=1) + 1
-    assert np.mean(np.abs(best - true_segment) <= 1) > 2 / 3
-    # the weights (flat over segments) are not overconfident: the truth falls inside their
-    # central 90% in at least 85% of records (binomial SD ~3% at n ~ 115)
+    assert np.mean(np.abs(best - true_segment) <= 1) >= 0.75
+    # calibrated weights: the truth falls inside their central 90% in about 90% of records, not
+    # much less (overconfident) nor much more (too cautious, as the independent-changes model
+    # was with 1 km splits: 99%); binomial SD ~3% at n ~ 100
     w = np.exp(log_w)
     w /= w.sum(axis=1, keepdims=True)
     rank = np.cumsum(w, axis=1)[rows, true_segment - 1] - 0.5 * w[rows, true_segment - 1]
-    assert np.mean((rank > 0.05) & (rank < 0.95)) >= 0.85
+    assert 0.82 <= np.mean((rank > 0.05) & (rank < 0.95)) <= 0.98
+
+
+def test_drift_is_chosen_by_how_well_known_onsets_are_located(hidden_onsets):
+    _, features, _, _ = hidden_onsets
+    drift = features.attrs["split_drift_sd_ln_pace_per_sqrt_km"]
+    # the synthetic fades need some drift, and far less than a cramp's 15% step per km
+    assert DRIFT_SD_GRID[0] < drift < DRIFT_SD_GRID[-1]
+    # on the known onsets, the weights put clearly more than a uniform 1/43 on the true segment
+    assert features.attrs["onset_location_log_score"] > np.log(1 / 43) + 1.5
 
 
 def test_only_unknown_onsets_with_splits_are_located(hidden_onsets):

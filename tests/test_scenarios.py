@@ -117,7 +117,9 @@ def test_positive_split_raises_early_relative_pace_and_keeps_the_finish_time():
     block = runner_block(s.runners, s.seed, 0)
     race = plan_race(s, s.plan(), block)
     pace = race.cell_x[0]
-    assert np.all(pace[:20] > 0.2) and np.all(np.diff(pace[21:], axis=0) < 0)
+    # the first km has no pace behind it (the model's definition), then the fast half shows
+    assert np.all(pace[0] == 0.0) and np.all(pace[1:20] > 0.2)
+    assert np.all(np.diff(pace[21:], axis=0) < 0)
     np.testing.assert_allclose(race.elapsed_at_end_s[-1], race.finish_time_s)
 
 
@@ -299,25 +301,29 @@ def test_interventions_the_model_says_nothing_about_change_nothing(priors):
 
 def test_effect_size_is_the_coefficient_for_a_uniform_change(priors):
     """One runner with no unknown effect and a measured CK, evenly paced: a p% slower pace shifts
-    relative pace by the same amount in every segment, so the cumulative hazard
-    -ln(1 - risk) changes by exactly exp(beta_pace * shift); a longer taper by
+    relative pace by the same amount in every segment after the first, so the cumulative hazard
+    -ln(1 - risk) beyond the first km changes by exactly exp(beta_pace * shift); a longer taper by
     exp((b_taper + b_damage * ck_taper_effect / ln 2) * days / 7)."""
     d = doc(pacing={"split_pct": 0.0, "target_time": "3:35:00"},
             intervention=[{"name": "slower", "slower_pace_pct": 4},
                           {"name": "taper", "longer_taper_days": 7}])
     s = parse_scenario(d)
     params = draws(priors, n=30, runner_sd=0.0, race_sd=0.0)
-    r = simulate(s, params)["risk"]
-    hazard = -np.log1p(-r)
+    result = simulate(s, params)
+    hazard = -np.log1p(-result["risk"])
     block = runner_block(s.runners, s.seed, 0)
     pace = plan_race(s, s.plan(), block).cell_x[0]
     slower = plan_race(s, SlowerPace(4).apply(s.plan()), block).cell_x[0]
     shift = float((slower - pace)[5, 0])
-    np.testing.assert_allclose(slower - pace, shift, atol=1e-12)
+    # every km but the first, which has no pace behind it
+    assert np.all(slower[0] == pace[0])
+    np.testing.assert_allclose(slower[1:] - pace[1:], shift, atol=1e-12)
     b = params["beta"]
     ratio = hazard / hazard.sel(intervention="baseline")
-    np.testing.assert_allclose(ratio.sel(intervention="slower"),
-                               np.exp(b.sel(factor="relative_pace") * shift), rtol=1e-5)
+    first_km = -np.log1p(-onset_probability(result).sel(intervention="baseline").isel(segment=0))
+    base = hazard.sel(intervention="baseline")
+    expected = (first_km + (base - first_km) * np.exp(b.sel(factor="relative_pace") * shift)) / base
+    np.testing.assert_allclose(ratio.sel(intervention="slower"), expected, rtol=1e-5)
     ck_route = b.sel(factor="muscle_damage") * params["ck_taper_effect"] / np.log(2)
     np.testing.assert_allclose(ratio.sel(intervention="taper"),
                                np.exp(b.sel(factor="taper") + ck_route), rtol=1e-5)
