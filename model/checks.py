@@ -100,7 +100,10 @@ def _runner_ll_chunk(features, params, kind, n_runner, n_damage):
         lik = xr.where(outcome == NO_CRAMP, np.exp(-lam * total), -np.expm1(-lam * total))
     else:
         raise ValueError(f"kind must be 'full' or 'binary', not {kind!r}")
-    record_ll = np.log((lik * damage_weight).sum("damage_node"))  # (draw, record, node)
+    # at a far runner node a record's likelihood can underflow to 0: ln 0 = -inf there is right
+    # (that node gets no weight in the log-sum-exp over nodes), so no warning
+    with np.errstate(divide="ignore"):
+        record_ll = np.log((lik * damage_weight).sum("damage_node"))  # (draw, record, node)
     runner_index = features["runner_index"].to_numpy()
     per_runner = record_ll.groupby(xr.DataArray(runner_index, dims="record", name="runner_i")
                                    ).sum()
