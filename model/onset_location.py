@@ -57,7 +57,7 @@ import numpy as np
 
 N_PROFILE_BANDS = 10
 UNREACHABLE_LOG_WEIGHT = -1000.0  # onset segments past the km reached: weight exp(-1000) = 0
-RECORD_CHUNK = 128  # records per vectorised block (memory ~ chunk x segments^3 / 43)
+RECORD_CHUNK = 128  # records per vectorised block (memory ~ chunk x segments^2)
 # candidate drift SDs [ln pace per sqrt(km)]: 0.25% to 8% per sqrt(km), chosen by how well each
 # locates the known onsets (`_choose_drift_sd`)
 DRIFT_SD_GRID = tuple(np.geomspace(0.0025, 0.08, 11))
@@ -211,6 +211,8 @@ def _choose_drift_sd(model: SplitModel, iv: Intervals, known_onset: np.ndarray,
     as unknown: the highest mean ln(normalised weight) of the true segment (a proper score, so
     neither over- nor under-confident weights win). Known onsets are a random-enough sample of
     all onsets for this: whether an onset km was recorded does not depend on the pace."""
+    if len(known_onset) == 0:  # delta was estimated, so this does not happen; kept safe
+        return model
     rows = known_onset[np.linspace(0, len(known_onset) - 1,
                                    min(len(known_onset), DRIFT_SELECTION_RECORDS)).astype(int)]
     truth = onset_segment[rows] - 1
