@@ -184,7 +184,14 @@ def fit(
     """Fit the hazard model to logged race records and write the posterior."""
     from model import onset_location
     from model.features import ONSET_UNKNOWN, build_features
-    from model.fit import INTERVAL_KIND, INTERVAL_PROB, diagnose, save_fit, summary_table
+    from model.fit import (
+        ADAPTATIONS,
+        INTERVAL_KIND,
+        INTERVAL_PROB,
+        diagnose,
+        save_fit,
+        summary_table,
+    )
     from model.fit import fit as run_fit
     from model.hazard_model import onset_windows
     from model.priors import load_priors
@@ -194,7 +201,7 @@ def fit(
     for name, value in (("--draws", draws), ("--tune", tune), ("--chains", chains)):
         if value < 1:
             raise InputError(f"{name} must be >= 1, got {value}")
-    if adaptation not in ("auto", "diag", "low_rank"):
+    if adaptation not in ADAPTATIONS:
         raise InputError(f"--adaptation {adaptation!r}: use auto, diag or low_rank")
     p = load_priors(priors_path)
     records = load_records(data, splits, skip_invalid=skip_invalid)

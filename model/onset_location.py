@@ -26,18 +26,18 @@ its own level, which drifts as a random walk in km (SD tau per sqrt(km): a fast 
 runner tiring, the course), around which each interval's pace scatters (SD sigma / sqrt(L_k)):
 hills, wind, drink stations. A cramp is a step of delta in the level at its onset. The drift
 decides how sharply the step is located: with little, a fast starter's fade is taken for the
-cramp (at 0.2-0.5% per sqrt(km) the worst weight on a true segment of a synthetic cohort was
-e^-115 to e^-50); with too much, the step is lost in the drift. tau is chosen from a grid by
-how well the model locates the onsets that *were* recorded, treated as unknown (the mean ln
-of the normalised weight on the true segment, a proper score, so it rewards neither over- nor
-under-confidence). On synthetic cohorts with
-1 km splits the true segment lies inside the central 90% of the weights in 88-91% of cramps,
-and the best segment is within 1 km of the truth in 89-91%. The first version scored each
-change between consecutive splits on its own (Student-t). It never excluded the truth but, by
-ignoring that the level stays shifted after a cramp, it spread the weights: on the same cohorts
-the mean ln weight on the true segment was -1.8 against -1.1 now, the truth inside the central
-90% in 99%, the best segment within 1 km in 71-75%. With 5 km splits both reach about -1.5,
-the limit set by not knowing which km of a 5 km interval held the onset.
+cramp (at 0.2-0.5% per sqrt(km) the smallest normalised weight on a true segment of a synthetic
+cohort was e^-87 to e^-40); with too much, the step is lost in the drift. tau is chosen from a
+grid by how well the model locates the onsets that *were* recorded, treated as unknown (the mean
+ln of the normalised weight on the true segment, a proper score, so it rewards neither over- nor
+under-confidence). On synthetic cohorts with 1 km splits the true segment lies inside the
+central 90% of the weights in 88-91% of cramps, and the best segment is within 1 km of the truth
+in 89-91%. The first version scored each change between consecutive splits on its own
+(Student-t). It never excluded the truth but, by ignoring that the level stays shifted after a
+cramp, it spread the weights: on the same cohorts the mean ln weight on the true segment was
+-1.8 against -1.1 now, the truth inside the central 90% in 99%, the best segment within 1 km in
+71-75%. With 5 km splits both reach about -1.5, the limit set by not knowing which km of a 5 km
+interval held the onset.
 
 delta and the profile are fitted by weighted least squares of the levels within records, sigma
 as the median absolute deviation of the standardised changes (floored at SPLIT_SD_FLOOR), all
@@ -211,8 +211,6 @@ def _choose_drift_sd(model: SplitModel, iv: Intervals, known_onset: np.ndarray,
     as unknown: the highest mean ln(normalised weight) of the true segment (a proper score, so
     neither over- nor under-confident weights win). Known onsets are a random-enough sample of
     all onsets for this: whether an onset km was recorded does not depend on the pace."""
-    if len(known_onset) == 0:  # delta was estimated, so this does not happen; kept safe
-        return model
     rows = known_onset[np.linspace(0, len(known_onset) - 1,
                                    min(len(known_onset), DRIFT_SELECTION_RECORDS)).astype(int)]
     truth = onset_segment[rows] - 1
