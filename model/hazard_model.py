@@ -281,6 +281,7 @@ def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> Kerne
     window_x = coef_x[:, in_kernel_order[None, :], segment]
     with np.errstate(divide="ignore"):
         window_log_length = np.log(d.length_km[located[None, :], segment])
+    weight = np.where(inside, np.exp(d.onset_log_weight[located[None, :], segment]), 0.0)
     onset_x = np.zeros(coef_x.shape[:2])
     onset_log_length = np.zeros(len(order))
     position = np.empty(len(order), dtype=np.int64)
@@ -305,8 +306,7 @@ def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> Kerne
         group_start=np.searchsorted(group[order], np.arange(2 * N_CODES + 1)).astype(np.int64),
         window_x=np.where(inside, window_x, 0.0),
         window_log_length=np.where(inside, window_log_length, _MASKED_LOG_RATE),
-        window_weight=np.where(inside, np.exp(d.onset_log_weight[located[None, :], segment]),
-                               0.0),
+        window_drop=-np.diff(weight, axis=0, append=0.0),  # w_t - w_t+1, 0 past the window
         z_runner=z_u,
         logw_runner=logw_u,
         z_damage=z_d,

@@ -3,7 +3,8 @@
 NUTS evaluates the log-density and its gradient some 10^4 times per fit, so this is where a fit
 spends its time. Generic automatic differentiation of the same formulas (the model's first
 version) walked ~20 intermediate arrays of 10^5-10^6 elements per evaluation; here one numba
-loop per stage keeps everything in registers and vectorises exp/log (model/vector_math.py).
+loop per stage keeps everything in registers and vectorises exp/log (model/vector_math.py),
+with fused multiply-adds (vm.fma) in the polynomials and the cell sums.
 
 The model (see model/hazard_model.py for its statement): record r has cumulative hazard
 lambda_r * P_r over its at-risk cells and rate lambda_r * E_r in its onset segment, where
@@ -19,11 +20,12 @@ node, d_r the (centred) muscle damage: measured, or at damage node m when CK was
     onset known:    log L = -x + log(1 - e^-y)        y = lambda E
     onset unknown:  log L = log(1 - e^-x)
     onset located:  log L = -x + log sum_t w_t exp(-lambda C_t-1) (1 - exp(-lambda h_t))
+                          = -x + log sum_t (w_t - w_t+1) (1 - exp(-lambda C_t))   (by parts)
 
 A located onset is a cramp of unknown onset whose splits say where it was (model/
 onset_location.py): t runs over the window of onset segments the splits allow, w_t is how well
-an onset in t explains the splits, h_t = exp(tv_rt) and C_t-1 the sum of h over the window's
-segments before t; P sums the cells before the window.
+an onset in t explains the splits, h_t = exp(tv_rt) and C_t the sum of h over the window's
+segments up to t (w past the window is 0); P sums the cells before the window.
 
 Unmeasured damage is averaged over its nodes, a runner's records multiply at each runner node,
 and the runner's log-likelihood is log sum_n w_n prod_r S_rn (log-sum-exp with shifts). The
@@ -74,7 +76,7 @@ class KernelData:
     # measured group, then of the unmeasured one; padding has log length -1000 and weight 0
     window_x: np.ndarray  # (coef, position, located record)
     window_log_length: np.ndarray  # (position, located record)
-    window_weight: np.ndarray  # (position, located record) onset weight w_t
+    window_drop: np.ndarray  # (position, located record) w_t - w_t+1, onset weights w_t
     z_runner: np.ndarray  # Gauss-Hermite nodes and log-weights for a standard normal
     logw_runner: np.ndarray
     z_damage: np.ndarray
@@ -111,13 +113,13 @@ def cell_sums(b_cell, cell_x, log_length):
             for j in range(n_coef):
                 bj = b_cell[j]
                 for r in _span(lo, hi):
-                    tv[r - lo] += bj * cell_x[j, s, r]
+                    tv[r - lo] = vm.fma(bj, cell_x[j, s, r], tv[r - lo])
             for r in _span(lo, hi):
                 rate[r - lo] = vm.exp(tv[r - lo])
                 pre_sum[r] += rate[r - lo]
             for j in range(n_coef):
                 for r in _span(lo, hi):
-                    moments[j, r] += cell_x[j, s, r] * rate[r - lo]
+                    moments[j, r] = vm.fma(cell_x[j, s, r], rate[r - lo], moments[j, r])
     return pre_sum, moments
 
 
@@ -127,7 +129,8 @@ def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, tap
                  damage_offset):
     """Per record: the onset segment's rate E_r, lambda at the runner effect's centre with
     damage as measured (or 0), and the damage levels and their exp(b_d d) at the damage nodes
-    where CK was not measured; per window cell of a located onset, its rate h."""
+    where CK was not measured; per window cell of a located onset, its rate h and the sum C of
+    the rates over the window up to it."""
     _, beta_damage, ck_mean, ck_sd, ck_taper = params
     n_coef, n_rec = onset_x.shape
     n_d = z_damage.size
@@ -160,73 +163,75 @@ def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, tap
                 window_rate[k, c] += bj * window_x[j, k, c]
         for c in range(n_located):
             window_rate[k, c] = vm.exp(window_rate[k, c])
-    return onset_rate, base, damage, exp_damage, window_rate
+    window_cum = np.empty((n_pos, n_located))  # C_t: the rates summed over the window to t
+    running = np.zeros(n_located)
+    for k in range(n_pos):
+        for c in range(n_located):
+            running[c] += window_rate[k, c]
+            window_cum[k, c] = running[c]
+    return onset_rate, base, damage, exp_damage, window_rate, window_cum
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
-def _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope):
+def _located_cramps(lo, hi, col0, lam, window_cum, window_drop, inner, slope):
     """Window sums of the located onsets lo..hi-1 (window columns col0...) at rate multipliers
-    lam: inner = sum_t w_t exp(-lam C_t-1) (1 - exp(-lam h_t)) and d ln(inner) / d ln lam into
-    `inner` and `slope`. Window positions are the outer loop and records the inner one, on
-    contiguous views indexed from 0, so that it vectorises."""
+    lam: inner = sum_t w_t P(first cramp in t) and d ln(inner) / d ln lam into `inner` and
+    `slope`. Summed by parts, inner = sum_t (w_t - w_t+1) G_t with G_t = 1 - exp(-lam C_t) the
+    probability of a cramp by the end of t: one exp per position, every term to full relative
+    precision (1 - e^-y is taken from its series where y is small), nothing carried between
+    positions. Window positions are the outer loop and records the inner one, on contiguous
+    views indexed from 0, so that it vectorises."""
     n = hi - lo
     lam_b, inner_b, slope_b = lam[lo:hi], inner[lo:hi], slope[lo:hi]
-    cum = np.zeros(n)
-    surv = np.ones(n)
     inner_b[:] = 0.0
     slope_b[:] = 0.0
-    for k in range(window_rate.shape[0]):
-        rate_k = window_rate[k, col0:col0 + n]
-        weight_k = window_weight[k, col0:col0 + n]
+    for k in range(window_cum.shape[0]):
+        cum_k = window_cum[k, col0:col0 + n]
+        drop_k = window_drop[k, col0:col0 + n]
         for i in _span(0, n):
-            y = lam_b[i] * rate_k[i]
+            y = lam_b[i] * cum_k[i]
             g = vm.one_minus_exp_neg(y)
-            term = weight_k[i] * surv[i]
-            inner_b[i] += term * g
-            slope_b[i] += term * (y * (1.0 - g) - lam_b[i] * cum[i] * g)
-            surv[i] *= 1.0 - g
-            cum[i] += rate_k[i]
+            inner_b[i] += drop_k[i] * g
+            slope_b[i] += drop_k[i] * y * (1.0 - g)
     for i in _span(0, n):
         slope_b[i] /= inner_b[i]
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
-def _located_rate_gradient(lo, hi, col0, lam, inner, scale, window_rate, window_weight,
+def _located_rate_gradient(lo, hi, col0, lam, inner, scale, window_cum, window_drop,
                            g_window):
     """Adds scale * d ln(inner) / d h to g_window over the window cells of the located onsets
-    lo..hi-1, given each one's `inner` (by window column) from the forward pass:
+    lo..hi-1, given each one's `inner` (by window column) from the forward pass. h_c enters
+    C_t for every t >= c, so
 
-        d ln(inner) / d h_c = lam / inner * (w_c S_c - (inner - A_c)),
+        d ln(inner) / d h_c = lam / inner * sum over t >= c of (w_t - w_t+1) exp(-lam C_t),
 
-    S_c = exp(-lam C_c) and A_c = sum over t <= c of w_t S_t-1 (1 - e^-lam h_t): the onsets
-    after c, whose survival h_c lowers, are the total minus the running sum, so a single forward
-    sweep does it (no stored per-point terms, no backward sweep)."""
+    a suffix sum: one sweep from the window's end, one exp per position."""
     n = hi - lo
+    n_pos = window_cum.shape[0]
     lam_b, scale_b, inner_b = lam[lo:hi], scale[lo:hi], inner[col0:col0 + n]
-    surv = np.ones(n)
-    acc = np.zeros(n)
+    suffix = np.zeros(n)
     factor = np.empty(n)
     for i in _span(0, n):
         factor[i] = scale_b[i] * lam_b[i] / inner_b[i]
-    for k in range(window_rate.shape[0]):
-        rate_k = window_rate[k, col0:col0 + n]
-        weight_k = window_weight[k, col0:col0 + n]
+    for back in range(n_pos):
+        k = n_pos - 1 - back
+        cum_k = window_cum[k, col0:col0 + n]
+        drop_k = window_drop[k, col0:col0 + n]
         g_k = g_window[k, col0:col0 + n]
         for i in _span(0, n):
-            g = vm.one_minus_exp_neg(lam_b[i] * rate_k[i])
-            acc[i] += weight_k[i] * surv[i] * g
-            surv[i] *= 1.0 - g
-            g_k[i] += factor[i] * (weight_k[i] * surv[i] - inner_b[i] + acc[i])
+            suffix[i] += drop_k[i] * vm.exp(-lam_b[i] * cum_k[i])
+            g_k[i] += factor[i] * suffix[i]
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
 def _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam, d_pre, d_onset,
-                 d_row, col0, window_rate, window_weight, inner, slope, located_inner):
+                 d_row, col0, window_cum, window_drop, inner, slope, located_inner):
     """At one quadrature point for records lo..hi-1, all with outcome `code`: log L (into
     log_lik[row]) and, for cramps, d log L / d ln lambda, / d P and / d E (into row `d_row`;
     for no cramp they are -x, -lambda and 0, recomputed where needed instead of stored)."""
     if code == LOCATED:
-        _located_cramps(lo, hi, col0, lam, window_rate, window_weight, inner, slope)
+        _located_cramps(lo, hi, col0, lam, window_cum, window_drop, inner, slope)
         for r in _span(lo, hi):
             located_inner[d_row, r - lo + col0] = inner[r]
         for r in _span(lo, hi):
@@ -267,7 +272,7 @@ def _window_column0(g, group_start):
 
 @numba.njit(error_model="numpy", cache=True)
 def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start,
-            window_rate, window_weight):
+            window_cum, window_drop):
     """log S_rn: the log-likelihood of record r at runner node n, averaged over the damage nodes
     where CK was not measured, with each damage node's share of that average; and, for cramps,
     the derivatives at every quadrature point (row n, or n * n_d + m for unmeasured CK)."""
@@ -284,7 +289,7 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_sta
     acc = np.empty(n_rec)
     inner = np.empty(n_rec)
     slope = np.empty(n_rec)
-    located_inner = np.empty((n_pts, window_rate.shape[1]))  # per point, for the backward pass
+    located_inner = np.empty((n_pts, window_cum.shape[1]))  # per point, for the backward pass
     for g in range(2 * N_CODES):
         lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
         col0 = _window_column0(g, group_start)
@@ -293,14 +298,14 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_sta
                 for r in _span(lo, hi):
                     lam[r] = base[r] * exp_u[n]
                 _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_s, n, d_log_lam, d_pre,
-                             d_onset, n, col0, window_rate, window_weight, inner, slope,
+                             d_onset, n, col0, window_cum, window_drop, inner, slope,
                              located_inner)
                 continue
             for m in range(n_d):
                 for r in _span(lo, hi):
                     lam[r] = base[r] * exp_u[n] * exp_damage[m, r]
                 _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, m, d_log_lam,
-                             d_pre, d_onset, n * n_d + m, col0, window_rate, window_weight,
+                             d_pre, d_onset, n * n_d + m, col0, window_cum, window_drop,
                              inner, slope, located_inner)
             for r in _span(lo, hi):
                 top[r] = -np.inf
@@ -352,8 +357,8 @@ def runner_posterior(log_s, logw_runner, record_runner, n_runner):
 
 @numba.njit(error_model="numpy", cache=True)
 def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u,
-             exp_damage, damage, record_runner, z_runner, z_damage, group_start, window_rate,
-             window_weight):
+             exp_damage, damage, record_runner, z_runner, z_damage, group_start, window_cum,
+             window_drop):
     """Per record, sums over its quadrature points of (posterior weight x derivative): with
     respect to ln lambda, and that times z_u, the damage level and z_d; and to P and E; per
     window cell of a located onset, with respect to its rate h."""
@@ -367,7 +372,7 @@ def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, bas
     w = np.empty(n_rec)  # posterior weight of the point
     d_lam = np.empty(n_rec)  # d log L / d ln lambda at the point
     d_p = np.empty(n_rec)  # d log L / d P at the point
-    g_window = np.zeros(window_rate.shape)
+    g_window = np.zeros(window_cum.shape)
     lam = np.empty(n_rec)
     # one simple loop per step, so that each vectorises
     for g in range(2 * N_CODES):
@@ -408,7 +413,7 @@ def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, bas
                     for r in _span(lo, hi):
                         lam[r] = base[r] * exp_u[n] * (1.0 if measured else exp_damage[m, r])
                     _located_rate_gradient(lo, hi, col0, lam, located_inner[p], w,
-                                           window_rate, window_weight, g_window)
+                                           window_cum, window_drop, g_window)
     return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window
 
 
@@ -416,7 +421,7 @@ def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, bas
 def loglik_and_gradient(
     const, b_cell, params,
     cell_x, log_length, onset_x, onset_log_length, damage_x, taper_units, record_order,
-    record_runner, group_start, window_x, window_log_length, window_weight,
+    record_runner, group_start, window_x, window_log_length, window_drop,
     z_runner, logw_runner, z_damage, logw_damage, damage_offset,
 ):  # fmt: skip
     """Log-likelihood of all records and its gradient with respect to `const` (record, data
@@ -430,17 +435,17 @@ def loglik_and_gradient(
     n_coef, _, n_rec = cell_x.shape
     first_unmeasured = group_start[N_CODES]
     pre_sum, moments = cell_sums(b_cell, cell_x, log_length)
-    onset_rate, base, damage, exp_damage, window_rate = record_rates(
+    onset_rate, base, damage, exp_damage, window_rate, window_cum = record_rates(
         const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
         group_start, window_x, window_log_length, z_damage, damage_offset)
     exp_u = np.exp(runner_scale * z_runner)
     log_s, share, d_log_lam, d_pre, d_onset, located_inner = forward(
-        pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start, window_rate,
-        window_weight)
+        pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start, window_cum,
+        window_drop)
     total, node = runner_posterior(log_s, logw_runner, record_runner, np.max(record_runner) + 1)
     g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window = backward(
         node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u, exp_damage,
-        damage, record_runner, z_runner, z_damage, group_start, window_rate, window_weight)
+        damage, record_runner, z_runner, z_damage, group_start, window_cum, window_drop)
 
     g_const = np.empty(n_rec)
     g_u = g_bd = g_ck_mean = g_ck_sd = g_ck_taper = 0.0  # scalars: accumulate in registers

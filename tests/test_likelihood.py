@@ -2,6 +2,10 @@
 differences (its value is checked against brute-force integration in test_model.py and against
 model.checks' independent numpy implementation in test_checks.py)."""
 
+import os
+import subprocess
+import sys
+
 import numba
 import numpy as np
 import pytest
@@ -38,6 +42,47 @@ def test_exp_and_log_agree_with_numpy_to_a_few_ulp():
     # documented edges: no subnormals from exp, -inf for log of 0 and below
     assert list(_apply(0, np.array([-709.0, -1e4, 0.0]))) == [0.0, 0.0, 1.0]
     assert list(_apply(1, np.array([0.0, -1.0, 1.0]))) == [-np.inf, -np.inf, 0.0]
+
+
+@numba.njit
+def _fma(a, b, c):
+    return vm.fma(a, b, c)
+
+
+def test_fma_rounds_once():
+    # (1 + 2^-30)^2 - 1 = 2^-29 + 2^-60: separate rounding loses the 2^-60, a fused one keeps it
+    a = 1.0 + 2.0**-30
+    assert a * a - 1.0 == 2.0**-29
+    assert _fma(a, a, -1.0) == 2.0**-29 + 2.0**-60
+    assert _fma(np.float32(2.0), 3.0, 1.0) == 7.0  # float32 arguments are widened
+
+
+_KERNEL_BITS = """
+import hashlib
+import numpy as np
+from model.features import build_features
+from model.hazard_model import kernel_data, prepare
+from model.likelihood import loglik_and_gradient
+from model.records import RaceRecords
+from model.synth import synthesize
+records, splits = synthesize(200, 3, ck_measured_fraction=0.5, onset_known_fraction=0.5)
+data = kernel_data(prepare(build_features(RaceRecords(records, splits, "s", ""))), 9, 5)
+rng = np.random.default_rng(0)
+const = rng.normal(-4.9, 0.3, data.record_order.size)
+b_cell = rng.normal(0.0, 0.5, data.cell_x.shape[0])
+out = loglik_and_gradient(const, b_cell, np.array([0.6, 0.4, 4.4, 0.55, -0.3]), *data.arrays())
+print(hashlib.sha256(b"".join(np.asarray(o).tobytes() for o in out)).hexdigest())
+"""
+
+
+def test_a_fresh_compile_and_the_cached_one_give_identical_bits(tmp_path):
+    # same seed, same draws: the first fit on a machine compiles the kernel, later fits load it
+    # from numba's cache. Compiler-chosen fast math (e.g. contracting a * b + c) broke this.
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba_cache")}
+    runs = [subprocess.run([sys.executable, "-c", _KERNEL_BITS], env=env, capture_output=True,
+                           text=True, check=True).stdout for _ in range(2)]
+    assert any((tmp_path / "numba_cache").rglob("*.nbi"))  # the second run loaded a cache
+    assert runs[0] == runs[1] and len(runs[0].strip()) == 64
 
 
 @pytest.fixture(scope="module")
