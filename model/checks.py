@@ -25,7 +25,12 @@ from model.features import (
     ONSET_UNKNOWN,
     at_risk_before_onset,
 )
-from model.hazard_model import N_NODES_DAMAGE, N_NODES_RUNNER, gauss_hermite_normal
+from model.hazard_model import (
+    N_NODES_DAMAGE,
+    N_NODES_RUNNER,
+    gauss_hermite_normal,
+    single_race,
+)
 from model.kernel import cell_log_rate
 
 DRAW_CHUNK = 50
@@ -55,19 +60,26 @@ def _record_sums(features: xr.Dataset, params: xr.Dataset):
 
 def _node_multipliers(features: xr.Dataset, params: xr.Dataset, n_runner: int, n_damage: int):
     """exp(runner effect) at the runner nodes and exp(beta_damage * damage) at the damage nodes
-    (measured damage: one node with weight 1)."""
+    (measured damage: one node with weight 1). As in the model, a runner's only race with CK not
+    measured takes its damage at the CK model's mean and the damage's spread into the runner
+    effect's (one normal of SD sqrt(runner_sd^2 + (beta_damage ck_log_sd / ln 2)^2))."""
     z_u, logw_u = gauss_hermite_normal(n_runner)
     z_d, logw_d = gauss_hermite_normal(n_damage)
-    runner = np.exp(params["runner_sd"] * xr.DataArray(z_u, dims="node"))
     damage = features["muscle_damage"]
     measured = np.isfinite(damage)
-    log_ck = (params["ck_log_mean"] + params["ck_taper_effect"] * features["taper"]
-              + params["ck_log_sd"] * xr.DataArray(z_d, dims="damage_node"))
-    unmeasured = (log_ck - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0)
+    solo = ~measured & xr.DataArray(single_race(features["runner_index"].to_numpy()),
+                                    dims="record")
     beta_damage = params["beta"].sel(factor="muscle_damage", drop=True)
+    mean_log_ck = params["ck_log_mean"] + params["ck_taper_effect"] * features["taper"]
+    damage_spread = beta_damage * params["ck_log_sd"] / np.log(2.0)
+    sd = xr.where(solo, np.sqrt(params["runner_sd"] ** 2 + damage_spread**2), params["runner_sd"])
+    runner = np.exp(sd * xr.DataArray(z_u, dims="node"))
+    log_ck = mean_log_ck + xr.where(solo, 0.0, params["ck_log_sd"] * xr.DataArray(
+        z_d, dims="damage_node"))
+    unmeasured = (log_ck - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0)
     level = xr.where(measured, damage.fillna(0.0), unmeasured)
-    weight = xr.where(measured, xr.DataArray(np.r_[1.0, np.zeros(n_damage - 1)],
-                                             dims="damage_node"),
+    weight = xr.where(measured | solo, xr.DataArray(np.r_[1.0, np.zeros(n_damage - 1)],
+                                                    dims="damage_node"),
                       xr.DataArray(np.exp(logw_d), dims="damage_node"))
     return runner, np.exp(beta_damage * level), weight, logw_u
 

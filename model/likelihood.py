@@ -33,6 +33,11 @@ gradient is the same computation run backwards: each node's posterior weight tim
 d log L / d ln lambda, chained to c_r, s_u, b_d, the CK parameters, and through P_r and E_r to
 the cell coefficients b_j (per-record moments sum_s x_jrs exp(tv_rs), gathered in the same sweep
 over the cells as P_r).
+
+A record whose CK was not measured and whose runner has no other race (SOLO) needs no grid of
+runner x damage nodes: both effects are normal on ln lambda and reach no other record, so they
+are one normal of SD sqrt(s_u^2 + (b_d ck_sd / ln 2)^2), integrated at the runner nodes (exact
+algebra, 9 points instead of 45; see `loglik_and_gradient`).
 """
 
 from __future__ import annotations
@@ -55,6 +60,11 @@ from model.features import NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN
 LN2 = 0.6931471805599453
 LOCATED = ONSET_UNKNOWN + 1  # the kernel's fourth outcome code: unknown onset, located by splits
 N_CODES = 4
+# CK categories of the records, each with its N_CODES outcome groups: measured; not measured,
+# runner with other races (damage nodes x runner nodes); not measured, runner with no other race
+# (runner effect and damage integrated as one normal on ln lambda: runner nodes only)
+MEASURED, UNMEASURED, SOLO = 0, 1, 2
+N_GROUPS = 3 * N_CODES
 CELL_BLOCK = 512  # records per block of the cell sweep
 PARAMS = ("runner_scale", "beta_damage", "ck_log_mean", "ck_log_sd", "ck_taper_effect")
 
@@ -71,9 +81,9 @@ class KernelData:
     taper_units: np.ndarray  # (record,) taper [7-day units], uncentred
     record_order: np.ndarray  # (record,) index in the data of each kernel record
     record_runner: np.ndarray  # (record,) runner index
-    group_start: np.ndarray  # (9,) offsets of the eight (CK measured?, outcome code) groups
+    group_start: np.ndarray  # (N_GROUPS + 1,) offsets of the (CK category, outcome) groups
     # located onsets' windows, (coef,) position, located record: the located records of the
-    # measured group, then of the unmeasured one; padding has log length -1000 and weight 0
+    # categories in order; padding has log length -1000 and weight 0
     window_x: np.ndarray  # (coef, position, located record)
     window_log_length: np.ndarray  # (position, located record)
     window_drop: np.ndarray  # (position, located record) w_t - w_t+1, onset weights w_t
@@ -127,28 +137,38 @@ def cell_sums(b_cell, cell_x, log_length):
 def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units,
                  record_order, group_start, window_x, window_log_length, z_damage,
                  damage_offset):
-    """Per record: the onset segment's rate E_r, lambda at the runner effect's centre with
-    damage as measured (or 0), and the damage levels and their exp(b_d d) at the damage nodes
-    where CK was not measured; per window cell of a located onset, its rate h and the sum C of
-    the rates over the window up to it."""
+    """Per record: the onset segment's rate E_r; the damage level d_r that lambda's centre uses
+    (measured; 0 for UNMEASURED; the mean of the CK model for SOLO) and lambda at the runner
+    effect's centre with it; for UNMEASURED, the damage levels and their exp(b_d d) at the
+    damage nodes. Per window cell of a located onset, its rate h and the sum C of the rates over
+    the window up to it."""
     _, beta_damage, ck_mean, ck_sd, ck_taper = params
     n_coef, n_rec = onset_x.shape
     n_d = z_damage.size
-    first_unmeasured = group_start[N_CODES]
+    first_unmeasured = group_start[UNMEASURED * N_CODES]
+    first_solo = group_start[SOLO * N_CODES]
     onset_rate = np.zeros(n_rec)
-    for g in (ONSET_KNOWN, N_CODES + ONSET_KNOWN):
+    for category in range(3):
+        g = category * N_CODES + ONSET_KNOWN
         for r in _span(group_start[g], group_start[g + 1]):
             tv = onset_log_length[r]
             for j in range(n_coef):
                 tv += b_cell[j] * onset_x[j, r]
             onset_rate[r] = vm.exp(tv)
+    # an element loop, not damage_x.copy(): through PyTensor's cached numba build, a copy of a
+    # constant input gave wrong values (found by tests/test_likelihood.py's PyTensor check)
+    level = np.empty(n_rec)
+    for r in range(n_rec):
+        level[r] = damage_x[r]
+    for r in _span(first_solo, n_rec):
+        level[r] = damage_offset[0] + (ck_mean + ck_taper * taper_units[r]) / LN2
     base = np.empty(n_rec)
     for r in range(n_rec):
-        base[r] = vm.exp(const[record_order[r]] + beta_damage * damage_x[r])
+        base[r] = vm.exp(const[record_order[r]] + beta_damage * level[r])
     damage = np.zeros((n_d, n_rec))
     exp_damage = np.zeros((n_d, n_rec))
     for m in range(n_d):
-        for r in _span(first_unmeasured, n_rec):
+        for r in _span(first_unmeasured, first_solo):
             damage[m, r] = damage_offset[0] + (
                 ck_mean + ck_taper * taper_units[r] + ck_sd * z_damage[m]) / LN2
             exp_damage[m, r] = vm.exp(beta_damage * damage[m, r])
@@ -169,7 +189,7 @@ def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, tap
         for c in range(n_located):
             running[c] += window_rate[k, c]
             window_cum[k, c] = running[c]
-    return onset_rate, base, damage, exp_damage, window_rate, window_cum
+    return onset_rate, level, base, damage, exp_damage, window_rate, window_cum
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
@@ -266,16 +286,21 @@ def _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam
 
 @numba.njit(inline="always", cache=True)
 def _window_column0(g, group_start):
-    """The first window column of group g's located onsets (measured ones come first)."""
-    return 0 if g < N_CODES else group_start[LOCATED + 1] - group_start[LOCATED]
+    """The first window column of group g's located onsets (the categories' in order)."""
+    col0 = 0
+    for category in range(g // N_CODES):
+        col0 += group_start[category * N_CODES + LOCATED + 1] - group_start[
+            category * N_CODES + LOCATED]
+    return col0
 
 
 @numba.njit(error_model="numpy", cache=True)
-def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start,
+def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage, group_start,
             window_cum, window_drop):
     """log S_rn: the log-likelihood of record r at runner node n, averaged over the damage nodes
-    where CK was not measured, with each damage node's share of that average; and, for cramps,
-    the derivatives at every quadrature point (row n, or n * n_d + m for unmeasured CK)."""
+    for UNMEASURED CK, with each damage node's share of that average; and, for cramps, the
+    derivatives at every quadrature point (row n, or n * n_d + m for UNMEASURED). At node n,
+    lambda is base times exp_u[n] (exp_solo[n] for SOLO: the combined normal's node)."""
     n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
     n_pts = n_u * n_d
     log_s = np.empty((n_u, n_rec))
@@ -290,13 +315,15 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_sta
     inner = np.empty(n_rec)
     slope = np.empty(n_rec)
     located_inner = np.empty((n_pts, window_cum.shape[1]))  # per point, for the backward pass
-    for g in range(2 * N_CODES):
+    for g in range(N_GROUPS):
         lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
+        category = g // N_CODES
         col0 = _window_column0(g, group_start)
+        node_mult = exp_solo if category == SOLO else exp_u
         for n in range(n_u):
-            if g < N_CODES:
+            if category != UNMEASURED:
                 for r in _span(lo, hi):
-                    lam[r] = base[r] * exp_u[n]
+                    lam[r] = base[r] * node_mult[n]
                 _point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_s, n, d_log_lam, d_pre,
                              d_onset, n, col0, window_cum, window_drop, inner, slope,
                              located_inner)
@@ -357,11 +384,12 @@ def runner_posterior(log_s, logw_runner, record_runner, n_runner):
 
 @numba.njit(error_model="numpy", cache=True)
 def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u,
-             exp_damage, damage, record_runner, z_runner, z_damage, group_start, window_cum,
-             window_drop):
+             exp_solo, exp_damage, damage, record_runner, z_runner, z_damage, group_start,
+             window_cum, window_drop):
     """Per record, sums over its quadrature points of (posterior weight x derivative): with
-    respect to ln lambda, and that times z_u, the damage level and z_d; and to P and E; per
-    window cell of a located onset, with respect to its rate h."""
+    respect to ln lambda, and that times z_u (for SOLO: the node of the combined normal), the
+    damage level and z_d (UNMEASURED); and to P and E; per window cell of a located onset, with
+    respect to its rate h."""
     n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
     g_log_lam = np.zeros(n_rec)
     g_scale = np.zeros(n_rec)
@@ -375,16 +403,17 @@ def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, bas
     g_window = np.zeros(window_cum.shape)
     lam = np.empty(n_rec)
     # one simple loop per step, so that each vectorises
-    for g in range(2 * N_CODES):
-        lo, hi, measured = group_start[g], group_start[g + 1], g < N_CODES
-        code = g % N_CODES
+    for g in range(N_GROUPS):
+        lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
+        per_node = g // N_CODES != UNMEASURED  # one point per runner node
+        node_mult = exp_solo if g // N_CODES == SOLO else exp_u
         cramp = code != NO_CRAMP
         for n in range(n_u):
-            for m in range(1 if measured else n_d):
-                p = n if measured else n * n_d + m
+            for m in range(1 if per_node else n_d):
+                p = n if per_node else n * n_d + m
                 for r in _span(lo, hi):
                     w[r] = node[n, record_runner[r]]
-                if not measured:
+                if not per_node:
                     for r in _span(lo, hi):
                         w[r] *= share[p, r]
                 if cramp:
@@ -392,9 +421,9 @@ def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, bas
                         d_lam[r] = d_log_lam[p, r]
                         d_p[r] = d_pre[p, r]
                         g_onset[r] += w[r] * d_onset[p, r]
-                elif measured:
+                elif per_node:
                     for r in _span(lo, hi):
-                        d_p[r] = -base[r] * exp_u[n]
+                        d_p[r] = -base[r] * node_mult[n]
                         d_lam[r] = d_p[r] * pre_sum[r]
                 else:
                     for r in _span(lo, hi):
@@ -404,14 +433,15 @@ def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, bas
                     g_log_lam[r] += w[r] * d_lam[r]
                     g_scale[r] += w[r] * d_lam[r] * z_runner[n]
                     g_pre[r] += w[r] * d_p[r]
-                if not measured:
+                if not per_node:
                     for r in _span(lo, hi):
                         g_damage[r] += w[r] * d_lam[r] * damage[m, r]
                         g_damage_z[r] += w[r] * d_lam[r] * z_damage[m]
                 if code == LOCATED:  # one sweep per point over the window cells
                     col0 = _window_column0(g, group_start)
                     for r in _span(lo, hi):
-                        lam[r] = base[r] * exp_u[n] * (1.0 if measured else exp_damage[m, r])
+                        lam[r] = base[r] * node_mult[n] * (
+                            1.0 if per_node else exp_damage[m, r])
                     _located_rate_gradient(lo, hi, col0, lam, located_inner[p], w,
                                            window_cum, window_drop, g_window)
     return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window
@@ -428,37 +458,58 @@ def loglik_and_gradient(
     order), `b_cell` (coef,) and `params` (PARAMS order).
 
     Records are in kernel order (`record_order[r]` is record r's index in the data), grouped by
-    measured CK and outcome (`group_start`: measured no cramp / onset known / onset unknown /
-    onset located, then the same unmeasured), so that every inner loop runs over records with
-    the same formula and vectorises; quadrature nodes are the outer loops."""
-    runner_scale, beta_damage = params[0], params[1]
+    CK category (MEASURED, UNMEASURED, SOLO) and outcome (`group_start`: no cramp / onset known /
+    onset unknown / onset located within each category), so that every inner loop runs over
+    records with the same formula and vectorises; quadrature nodes are the outer loops.
+
+    A SOLO record (CK not measured, the runner's only race) has ln lambda = c_r + b_d d_mean_r +
+    s z_u + a z_d with a = b_d ck_sd / ln 2 and z_u, z_d independent standard normals that enter
+    no other record: exactly c_r + b_d d_mean_r + v z with v = sqrt(s^2 + a^2), one quadrature
+    of n_u nodes instead of n_u x n_d."""
+    runner_scale, beta_damage, ck_sd = params[0], params[1], params[3]
     n_coef, _, n_rec = cell_x.shape
-    first_unmeasured = group_start[N_CODES]
+    first_unmeasured = group_start[UNMEASURED * N_CODES]
+    first_solo = group_start[SOLO * N_CODES]
     pre_sum, moments = cell_sums(b_cell, cell_x, log_length)
-    onset_rate, base, damage, exp_damage, window_rate, window_cum = record_rates(
+    onset_rate, level, base, damage, exp_damage, window_rate, window_cum = record_rates(
         const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
         group_start, window_x, window_log_length, z_damage, damage_offset)
     exp_u = np.exp(runner_scale * z_runner)
+    a = beta_damage * ck_sd / LN2  # SD of b_d x damage when CK is not measured
+    v = max(np.sqrt(runner_scale * runner_scale + a * a), 1e-300)
+    exp_solo = np.exp(v * z_runner)
     log_s, share, d_log_lam, d_pre, d_onset, located_inner = forward(
-        pre_sum, onset_rate, base, exp_u, exp_damage, logw_damage, group_start, window_cum,
-        window_drop)
+        pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage, group_start,
+        window_cum, window_drop)
     total, node = runner_posterior(log_s, logw_runner, record_runner, np.max(record_runner) + 1)
     g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window = backward(
-        node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u, exp_damage,
-        damage, record_runner, z_runner, z_damage, group_start, window_cum, window_drop)
+        node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u, exp_solo,
+        exp_damage, damage, record_runner, z_runner, z_damage, group_start, window_cum,
+        window_drop)
 
     g_const = np.empty(n_rec)
-    g_u = g_bd = g_ck_mean = g_ck_sd = g_ck_taper = 0.0  # scalars: accumulate in registers
+    g_u = g_bd = g_ck_mean = g_ck_sd = g_ck_taper = g_v = 0.0  # scalars: stay in registers
     for r in range(n_rec):
         g_const[record_order[r]] = g_log_lam[r]
+    for r in range(first_solo):
         g_u += g_scale[r]
     for r in range(first_unmeasured):
         g_bd += g_log_lam[r] * damage_x[r]
-    for r in _span(first_unmeasured, n_rec):
+    for r in _span(first_unmeasured, first_solo):
         g_bd += g_damage[r]
         g_ck_mean += g_log_lam[r]
         g_ck_sd += g_damage_z[r]
         g_ck_taper += g_log_lam[r] * taper_units[r]
+    for r in _span(first_solo, n_rec):
+        g_bd += g_log_lam[r] * level[r]
+        g_ck_mean += g_log_lam[r]
+        g_ck_taper += g_log_lam[r] * taper_units[r]
+        g_v += g_scale[r]
+    # chain rule through v: dv/ds = s / v, dv/da = a / v, da/db_d = ck_sd / ln 2 and
+    # da/dck_sd = b_d / ln 2 (g_ck_sd is multiplied by b_d / ln 2 below)
+    g_u += g_v * runner_scale / v
+    g_bd += g_v * a / v * ck_sd / LN2
+    g_ck_sd += g_v * a / v
     to_ck = beta_damage / LN2  # d damage / d ln CK
     g_params = np.array([g_u, g_bd, g_ck_mean * to_ck, g_ck_sd * to_ck, g_ck_taper * to_ck])
     g_cell = np.zeros(n_coef)
