@@ -64,7 +64,8 @@ N_CODES = 4
 # runner with other races (damage nodes x runner nodes); not measured, runner with no other race
 # (runner effect and damage integrated as one normal on ln lambda: runner nodes only)
 MEASURED, UNMEASURED, SOLO = 0, 1, 2
-N_GROUPS = 3 * N_CODES
+N_CATEGORIES = 3
+N_GROUPS = N_CATEGORIES * N_CODES
 CELL_BLOCK = 512  # records per block of the cell sweep
 PARAMS = ("runner_scale", "beta_damage", "ck_log_mean", "ck_log_sd", "ck_taper_effect")
 
@@ -148,7 +149,7 @@ def record_rates(const, b_cell, params, onset_x, onset_log_length, damage_x, tap
     first_unmeasured = group_start[UNMEASURED * N_CODES]
     first_solo = group_start[SOLO * N_CODES]
     onset_rate = np.zeros(n_rec)
-    for category in range(3):
+    for category in range(N_CATEGORIES):
         g = category * N_CODES + ONSET_KNOWN
         for r in _span(group_start[g], group_start[g + 1]):
             tv = onset_log_length[r]

@@ -49,26 +49,29 @@ def fma(typingctx, a, b, c):
     return types.float64(a, b, c), codegen
 
 
+# polynomial coefficients, highest power first
+_EXP_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(12, -1, -1))  # e^r to r^12: error
+# < 2e-17 relative on |r| <= ln 2 / 2
+_ATANH_SERIES = tuple(1.0 / k for k in range(21, 0, -2))  # atanh(s) / s in s^2, to s^20
+
+
+@numba.njit(inline="always", error_model="numpy", cache=True)
+def horner(x: float, coeffs: tuple) -> float:
+    """sum_i coeffs[i] x^(n-1-i) by Horner's rule, one fused multiply-add per step (the tuple
+    is a compile-time constant, so the loop unrolls)."""
+    p = coeffs[0]
+    for c in coeffs[1:]:
+        p = fma(x, p, c)
+    return p
+
+
 @numba.njit(inline="always", error_model="numpy", cache=True)
 def exp(x: float) -> float:
     """e**x; 0 for x < -708 (where e**x is below the smallest normal double)."""
     xc = min(max(x, EXP_MIN), EXP_MAX)
     k = math.floor(xc * LOG2E + 0.5)
     r = xc - k * LN2_HI - k * LN2_LO  # |r| <= ln2 / 2
-    # Taylor series to r^12: truncation error < 2e-17 relative on |r| <= 0.347
-    p = 1.0 / 479001600.0
-    p = fma(r, p, 1.0 / 39916800.0)
-    p = fma(r, p, 1.0 / 3628800.0)
-    p = fma(r, p, 1.0 / 362880.0)
-    p = fma(r, p, 1.0 / 40320.0)
-    p = fma(r, p, 1.0 / 5040.0)
-    p = fma(r, p, 1.0 / 720.0)
-    p = fma(r, p, 1.0 / 120.0)
-    p = fma(r, p, 1.0 / 24.0)
-    p = fma(r, p, 1.0 / 6.0)
-    p = fma(r, p, 0.5)
-    p = fma(r, p, 1.0)
-    p = fma(r, p, 1.0)
+    p = horner(r, _EXP_TAYLOR)
     scale = np.int64((np.int64(k) + 1023) << 52).view(np.float64)  # 2**k
     return 0.0 if x < EXP_MIN else p * scale
 
@@ -84,17 +87,7 @@ def log(x: float) -> float:
     k = k + 1 if big else k
     s = (m - 1.0) / (m + 1.0)  # |s| <= 0.1716; ln m = 2 atanh(s)
     s2 = s * s
-    p = 1.0 / 21.0
-    p = fma(s2, p, 1.0 / 19.0)
-    p = fma(s2, p, 1.0 / 17.0)
-    p = fma(s2, p, 1.0 / 15.0)
-    p = fma(s2, p, 1.0 / 13.0)
-    p = fma(s2, p, 1.0 / 11.0)
-    p = fma(s2, p, 1.0 / 9.0)
-    p = fma(s2, p, 1.0 / 7.0)
-    p = fma(s2, p, 1.0 / 5.0)
-    p = fma(s2, p, 1.0 / 3.0)
-    p = fma(s2, p, 1.0)
+    p = horner(s2, _ATANH_SERIES)
     kf = float(k)
     value = kf * LN2_HI + (2.0 * s * p + kf * LN2_LO)
     return -np.inf if x <= 0.0 else value
