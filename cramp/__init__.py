@@ -1,0 +1,109 @@
+"""cramp-risk: a Bayesian model of exercise-associated muscle cramp risk in endurance races, and
+a scenario runner that compares interventions.
+
+    import cramp
+    result = cramp.Scenario.load("goal_marathon_runner").run()   # literature prior
+    result.table(); result.plot_risk(); result.save("results/my_run")
+
+    records = cramp.load_records(dataframe_or_path, splits=...)  # validated
+    fit = cramp.fit(records)                                      # -> cramp.Fit
+    fit.summary(); fit.diagnostics; fit.save("fit.nc")
+    cramp.Scenario.load("road_ultra_56km").run(fit=fit)
+
+Names are imported on first use (PEP 562), so `import cramp` is light and PyMC, nutpie and ArviZ
+load only when a fit is run or diagnosed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# public name -> module that defines it
+_EXPORTS = {
+    # scenarios and simulation results
+    "Scenario": "cramp.simulation",
+    "SimulationResult": "cramp.simulation",
+    # interventions (combine with +)
+    "Intervention": "scenarios.interventions",
+    "Baseline": "scenarios.interventions",
+    "SlowerPace": "scenarios.interventions",
+    "Split": "scenarios.interventions",
+    "EvenPacing": "scenarios.interventions",
+    "LongerTaper": "scenarios.interventions",
+    "TaperDays": "scenarios.interventions",
+    "LongerLongRuns": "scenarios.interventions",
+    "LongestRun": "scenarios.interventions",
+    "EarlierStart": "scenarios.interventions",
+    "StartAt": "scenarios.interventions",
+    "Combined": "scenarios.interventions",
+    # data and fitting
+    "load_records": "model.records",
+    "RaceRecords": "model.records",
+    "fit": "cramp.fitting",
+    "Fit": "cramp.fitting",
+    "synthesize": "model.synth",
+    # priors and what they imply
+    "load_priors": "model.priors",
+    "Priors": "model.priors",
+    "evidence": "cramp.prior_analysis",
+    "priors_table": "cramp.prior_analysis",
+    "prior_check": "cramp.prior_analysis",
+    "PriorCheck": "cramp.prior_analysis",
+    "prior_sensitivity": "cramp.prior_analysis",
+    # training logs -> runner profile
+    "read_training_log": "model.activities",
+    "TrainingLog": "model.activities",
+    "runner_profile": "model.training_load",
+    "RunnerProfile": "model.training_load",
+    "profiles_table": "model.training_load",
+    # errors
+    "InputError": "model.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cramp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs; not executed at run time
+    from cramp.fitting import Fit, fit
+    from cramp.prior_analysis import (
+        PriorCheck,
+        evidence,
+        prior_check,
+        prior_sensitivity,
+        priors_table,
+    )
+    from cramp.simulation import Scenario, SimulationResult
+    from model.activities import TrainingLog, read_training_log
+    from model.errors import InputError
+    from model.priors import Priors, load_priors
+    from model.records import RaceRecords, load_records
+    from model.synth import synthesize
+    from model.training_load import RunnerProfile, profiles_table, runner_profile
+    from scenarios.interventions import (
+        Baseline,
+        Combined,
+        EarlierStart,
+        EvenPacing,
+        Intervention,
+        LongerLongRuns,
+        LongerTaper,
+        LongestRun,
+        SlowerPace,
+        Split,
+        StartAt,
+        TaperDays,
+    )

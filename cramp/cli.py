@@ -107,7 +107,7 @@ def priors(
 @guarded
 def check(data: Path, splits: SplitsOpt = None) -> None:
     """Validate race records (and splits) only; report every problem with its row and column."""
-    from model.records import load_records
+    from cramp import load_records
 
     records = load_records(data, splits)
     n = len(records.table)
@@ -182,29 +182,21 @@ def fit(
     force: ForceOpt = False,
 ) -> None:
     """Fit the hazard model to logged race records and write the posterior."""
+    import cramp
     from model import onset_location
     from model.features import ONSET_UNKNOWN, build_features
-    from model.fit import (
-        ADAPTATIONS,
-        INTERVAL_KIND,
-        INTERVAL_PROB,
-        diagnose,
-        save_fit,
-        summary_table,
-    )
-    from model.fit import fit as run_fit
+    from model.fit import ADAPTATIONS
     from model.hazard_model import onset_windows
-    from model.priors import load_priors
+    from model.posterior import INTERVAL_KIND, INTERVAL_PROB
     from model.provenance import check_writable
-    from model.records import load_records
 
     for name, value in (("--draws", draws), ("--tune", tune), ("--chains", chains)):
         if value < 1:
             raise InputError(f"{name} must be >= 1, got {value}")
     if adaptation not in ADAPTATIONS:
         raise InputError(f"--adaptation {adaptation!r}: use auto, diag or low_rank")
-    p = load_priors(priors_path)
-    records = load_records(data, splits, skip_invalid=skip_invalid)
+    priors = cramp.load_priors(priors_path)
+    records = cramp.load_records(data, splits, skip_invalid=skip_invalid)
     if out_path is None:
         out_path = Path("results") / "fit.nc"
         out_path.parent.mkdir(exist_ok=True)
@@ -223,20 +215,10 @@ def fit(
         f"runners, {features.sizes['race']} races): compiling, then sampling "
         f"{chains} x ({tune} tune + {draws} draws)..."
     )
-    tree = run_fit(
-        features,
-        p,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        progress=sys.stderr.isatty(),
-        adaptation=adaptation,
-        data_sha256=records.sha256,
-        data_source=str(data),
-    )
-    save_fit(tree, out_path, force)
-    table = summary_table(tree)
+    result = cramp.fit(records, priors=priors, draws=draws, tune=tune, chains=chains, seed=seed,
+                       adaptation=adaptation, progress=sys.stderr.isatty())
+    result.save(out_path, force=force)
+    table = result.summary()
     kind = f"{INTERVAL_PROB:.0%} equal-tailed credible interval"
     rich_table = Table(title=f"Posterior ({kind})")
     for column in ("parameter", "mean", "sd", "lower", "upper", "R-hat", "ESS bulk"):
@@ -253,7 +235,7 @@ def fit(
             f"{row['ess_bulk']:.0f}",
         )
     out.print(rich_table)
-    diagnostics = diagnose(tree)
+    diagnostics = result.diagnostics
     out.print(
         f"diagnostics: max R-hat {diagnostics.rhat_max:.3f}, min ESS bulk "
         f"{diagnostics.ess_bulk_min:.0f} / tail {diagnostics.ess_tail_min:.0f}, "
@@ -280,27 +262,16 @@ def prior_check(
 ) -> None:
     """Prior predictive check: cramp incidence and onset positions the literature prior implies
     for a typical marathon and 56 km ultra field (no data needed)."""
-    from model.plots import plot_prior_predictive
-    from model.prior_predictive import prior_predictive, summarize
-    from model.priors import load_priors
-    from model.provenance import check_writable, provenance_attrs, write_atomic
+    import cramp
+    from model.posterior import INTERVAL_KIND, INTERVAL_PROB
 
-    if runners < 1 or draws < 2:
-        raise InputError("--runners must be >= 1 and --draws >= 2")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    nc_path, png_path = out_dir / "prior_predictive.nc", out_dir / "prior_predictive.png"
-    for path in (nc_path, png_path):
-        check_writable(path, force)
-    p = load_priors(priors_path)
-    pp = prior_predictive(p, n_runners=runners, n_draws=draws, seed=seed)
-    pp.attrs.update(
-        provenance_attrs(seed=seed, priors=p, extra={"runners": runners, "draws": draws})
-    )
-    summary = summarize(pp)
-    write_atomic(nc_path, lambda tmp: pp.to_netcdf(tmp, engine="h5netcdf"))
-    write_atomic(png_path, lambda tmp: plot_prior_predictive(pp, tmp))
+    check = cramp.prior_check(priors_path, runners=runners, draws=draws, seed=seed)
+    paths = check.save(out_dir, force=force)
+    nc_path, png_path = paths["nc"], paths["png"]
+    summary = check.summary()
     if as_json:
-        print(json.dumps({"interval": {"kind": "eti", "prob": 0.95}, "fields": summary}, indent=2))
+        print(json.dumps({"interval": {"kind": INTERVAL_KIND, "prob": INTERVAL_PROB},
+                          "fields": summary}, indent=2))
         return
     table = Table(
         title="Prior predictive (literature prior; median and 95% equal-tailed "
@@ -345,80 +316,39 @@ def simulate(
     """Simulate a race under each intervention of a scenario and compare them: risk, risk
     difference, relative risk, NNT, probability of helping, time cost and expected finishing
     time, with 95% equal-tailed credible intervals; plots and the full result are saved."""
-    from dataclasses import replace
+    import cramp
 
-    from model.fit import load_posterior, posterior_params
-    from model.kernel import prior_draws
-    from model.priors import load_priors
-    from model.provenance import check_writable, provenance_attrs, write_atomic
-    from model.records import file_sha256
-    from scenarios.compare import comparison, course_table
-    from scenarios.plots import plot_onset, plot_risk, plot_risk_vs_time
-    from scenarios.simulate import simulate as run_simulation
-    from scenarios.spec import load_scenario
-
+    s = cramp.Scenario.load(scenario)
     if draws < 2:
         raise InputError("--draws must be >= 2")
-    s = load_scenario(scenario)
-    if seed is not None:
-        s = replace(s, seed=seed)
-    out_dir = out_dir or Path("results/simulate") / Path(s.path).stem
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {k: out_dir / f for k, f in (("nc", "result.nc"), ("json", "comparison.json"),
-                                         ("course", "course.csv"), ("risk", "risk.png"),
-                                         ("time", "risk_vs_time.png"),
-                                         ("onset", "onset.png"))}
-    for path in paths.values():
-        check_writable(path, force)
-    p = load_priors(priors_path)
-    if posterior is None:
-        source = f"literature prior ({p.path}), {draws} prior draws"
-        params = prior_draws(p, draws, s.seed)
-        data_sha = ""
-    else:
-        if not posterior.exists():
-            raise InputError(f"{posterior}: no such file")
-        params = posterior_params(load_posterior(posterior), draws)
-        source = f"posterior {posterior}, {params.sizes['draw']} draws"
-        data_sha = file_sha256([posterior])
-    who = "one runner" if s.runners.single else f"{s.runners.count} runners"
-    err.print(f"{s.name}: {who}, "
-              f"{len(s.interventions)} plans, parameters from the {source}", highlight=False)
-    result = _simulate_with_progress(run_simulation, s, params, dask_address)
-    result.attrs.update(provenance_attrs(
-        seed=s.seed, priors=p, data_sha256=data_sha, data_source=str(posterior or ""),
-        extra={"scenario_path": s.path, "scenario_sha256": s.sha256, "scenario": s.text,
-               "parameters": source, "draws": int(params.sizes["draw"])}))
-    table = comparison(result)
-    table["scenario"] = s.name
-    table["parameters"] = source
-    write_atomic(paths["nc"], lambda tmp: result.to_netcdf(tmp, engine="h5netcdf"))
-    write_atomic(paths["json"], lambda tmp: tmp.write_text(json.dumps(table, indent=2)))
-    write_atomic(paths["course"], lambda tmp: course_table(result).to_csv(tmp, index=False))
-    write_atomic(paths["risk"], lambda tmp: plot_risk(table, s.name, tmp))
-    write_atomic(paths["time"], lambda tmp: plot_risk_vs_time(table, s.name, tmp))
-    write_atomic(paths["onset"], lambda tmp: plot_onset(result, s.name, tmp))
+    paths = s.output_paths(out_dir, force=force)  # checked before the work, not after it
+    who = "one runner" if s.single_runner else f"{s.spec.runners.count} runners"
+    source = ("the literature prior" if posterior is None else f"the posterior {posterior}")
+    err.print(f"{s.name}: {who}, {len(s.spec.interventions)} plans, parameters from {source}",
+              highlight=False)
+    result = _run_with_progress(s, posterior, draws, seed, priors_path, dask_address)
+    result.save(paths["nc"].parent, force=force)
     if as_json:
-        print(json.dumps(table, indent=2))
+        print(result.to_json())
         return
-    _print_comparison(table)
+    _print_comparison(result.comparison)
     out.print(f"wrote {', '.join(str(x) for x in paths.values())}", highlight=False)
 
 
-def _simulate_with_progress(run, s, params, dask_address):
+def _run_with_progress(s, posterior, draws, seed, priors_path, dask_address):
     from rich.progress import Progress
 
+    run = functools.partial(s.run, posterior, draws=draws, seed=seed, priors=priors_path)
     if dask_address is not None:
         from distributed import Client, LocalCluster
 
         cluster = LocalCluster(n_workers=2, threads_per_worker=1) if dask_address == "local" \
             else None
         with Client(cluster or dask_address):
-            return run(s, params, backend="dask")
+            return run(backend="dask")
     with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("simulating", total=None)
-        return run(s, params, progress=lambda done, total: bar.update(
-            task, completed=done, total=total))
+        return run(progress=lambda done, total: bar.update(task, completed=done, total=total))
 
 
 def _print_comparison(table: dict) -> None:
@@ -470,11 +400,10 @@ def _clock(seconds: float, signed: bool = False) -> str:
 @guarded
 def list_scenarios() -> None:
     """List the shipped scenarios (use their name with `cramp simulate`)."""
-    from scenarios.spec import LIBRARY, load_scenario
+    import cramp
 
-    for path in sorted(LIBRARY.glob("*.toml")):
-        s = load_scenario(path)
-        out.print(f"[bold]{path.stem}[/]: {s.name} ({', '.join(list(s.interventions)[1:])})")
+    for stem, s in cramp.Scenario.shipped().items():
+        out.print(f"[bold]{stem}[/]: {s.name} ({', '.join(list(s.spec.interventions)[1:])})")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

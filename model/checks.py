@@ -28,10 +28,10 @@ from model.features import (
 from model.hazard_model import (
     N_NODES_DAMAGE,
     N_NODES_RUNNER,
-    gauss_hermite_normal,
     single_race,
 )
 from model.kernel import cell_log_rate
+from model.quadrature import gauss_hermite_normal
 
 DRAW_CHUNK = 50
 

@@ -4,7 +4,6 @@ provenance, and judge convergence."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import arviz as az
 import numpy as np
@@ -14,21 +13,10 @@ import xarray as xr
 
 from model.features import ONSET_KNOWN, ONSET_UNKNOWN
 from model.hazard_model import FACTOR_ATTRS, build_model, onset_windows
+from model.posterior import INTERVAL_KIND, INTERVAL_PROB, REPORTED
 from model.priors import FACTORS, Priors
-from model.provenance import check_writable, provenance_attrs, write_atomic
+from model.provenance import provenance_attrs
 
-REPORTED = (
-    "beta",
-    "log_hazard_per_km",
-    "distance_shape",
-    "runner_sd",
-    "race_sd",
-    "ck_log_mean",
-    "ck_log_sd",
-    "ck_taper_effect",
-)
-INTERVAL_PROB = 0.95
-INTERVAL_KIND = "eti"
 RHAT_MAX = 1.01
 ESS_MIN = 400
 
@@ -166,35 +154,3 @@ def summary_table(tree: xr.DataTree, prob: float = INTERVAL_PROB) -> pd.DataFram
     posterior = tree["posterior"].to_dataset()[list(REPORTED)].reset_coords(drop=True)
     table = az.summary(posterior, ci_prob=prob, ci_kind=INTERVAL_KIND, round_to="none")
     return table
-
-
-def save_fit(tree: xr.DataTree, path: Path, force: bool = False) -> None:
-    """Write the fit as netCDF (h5netcdf), atomically, refusing to overwrite without force."""
-    check_writable(path, force)
-    write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
-
-
-def load_posterior(path: Path) -> xr.DataTree:
-    return xr.open_datatree(path, engine="h5netcdf").load()
-
-
-def posterior_params(tree: xr.DataTree, max_draws: int | None = None, *,
-                     stacked: bool = True) -> xr.Dataset:
-    """The posterior's parameters (and the races' `race_effect` when present). `stacked`:
-    chain and draw stacked into one `draw` dim, evenly thinned to at most `max_draws`
-    (deterministic: every k-th draw); otherwise (chain, draw) as sampled."""
-    missing = [name for name in REPORTED if name not in tree["posterior"]]
-    if missing:
-        from model.errors import InputError
-
-        raise InputError(f"posterior lacks {', '.join(missing)}: not a `cramp fit` result")
-    names = [*REPORTED, *(["race_effect"] if "race_effect" in tree["posterior"] else [])]
-    post = tree["posterior"].to_dataset()[names].reset_coords(drop=True)
-    if not stacked:
-        return post
-    stacked_post = post.stack(sample=("chain", "draw")).reset_index("sample", drop=True)
-    stacked_post = stacked_post.rename(sample="draw").transpose("draw", ...)
-    if max_draws is not None and stacked_post.sizes["draw"] > max_draws:
-        step = stacked_post.sizes["draw"] / max_draws
-        stacked_post = stacked_post.isel(draw=(np.arange(max_draws) * step).astype(int))
-    return stacked_post.assign_coords(draw=np.arange(stacked_post.sizes["draw"]))

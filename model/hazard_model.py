@@ -58,6 +58,7 @@ from model.likelihood import (
     hazard_loglik,
 )
 from model.priors import FACTORS, Priors
+from model.quadrature import gauss_hermite_normal
 
 # Reproducibility: with numba's fastmath the sampler's compiled log-density differed in the last
 # bits between a fresh compile and one loaded from pytensor's cache, and HMC amplifies that into
@@ -80,12 +81,6 @@ FACTOR_ATTRS = {
     "heat": "per 5 degC WBGT above 15 degC; + raises risk",
     "cramp_history": "history of race cramps (0/1); + raises risk",
 }
-
-
-def gauss_hermite_normal(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes z and log-weights for E[f(Z)], Z ~ Normal(0, 1): sum(exp(logw) * f(z))."""
-    t, w = np.polynomial.hermite.hermgauss(n)
-    return np.sqrt(2.0) * t, np.log(w / np.sqrt(np.pi))
 
 
 @dataclass

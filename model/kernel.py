@@ -9,6 +9,7 @@ import numpy as np
 import xarray as xr
 
 from model.priors import FACTORS, Priors
+from model.quadrature import gauss_hermite_normal
 
 RECORD_DIMS = ("record",)
 
@@ -79,7 +80,6 @@ def predict_cramp_probability(features: xr.Dataset, params: xr.Dataset, *, n_nod
     ck_log_sd), both by Gauss-Hermite quadrature. `params` is a posterior (or prior) with a
     `draw` dim (stack chain and draw first)."""
     from model.features import CK_REFERENCE_U_PER_L
-    from model.hazard_model import gauss_hermite_normal
 
     z, logw = gauss_hermite_normal(n_nodes)
     z_ck, logw_ck = gauss_hermite_normal(n_damage_nodes)

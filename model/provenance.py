@@ -77,6 +77,14 @@ def provenance_attrs(
     return attrs
 
 
+def provenance_frame(attrs: dict):
+    """Provenance attributes as a one-column DataFrame for a report (the long priors JSON, which
+    reports show as their own table, left out)."""
+    import pandas as pd
+
+    return pd.Series({k: v for k, v in attrs.items() if k != "priors"}, name="value").to_frame()
+
+
 def check_writable(path: Path, force: bool) -> None:
     """Refuse to overwrite an existing output unless forced."""
     if path.exists() and not force:

@@ -81,42 +81,55 @@ def file_sha256(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
+Source = str | Path | pd.DataFrame
+
+
 def load_records(
-    path: str | Path, splits_path: str | Path | None = None, skip_invalid: bool = False
+    source: Source, splits: Source | None = None, skip_invalid: bool = False
 ) -> RaceRecords:
-    """Read and validate race records. Raises InputError listing every problem, unless
-    `skip_invalid`, which excludes the offending rows and lists each exclusion with its reason."""
-    path = Path(path)
-    table = _read_table(path)
-    problems = _check_columns(path, table, REQUIRED, "race records")
+    """Read and validate race records from a CSV or Parquet file or a pandas DataFrame (and
+    optional per-km splits, likewise). A DataFrame goes through the same rules and messages as a
+    file; its rows are numbered from 1 as in a file. Raises InputError listing every problem,
+    unless `skip_invalid`, which excludes the offending rows and lists each exclusion with its
+    reason."""
+    label, table, digest = _read_source(source, "race records")
+    problems = _check_columns(label, table, REQUIRED, "race records")
     if problems:
         raise InputError(problems[0], problems)
-    row_problems = _check_rows(path, table)
+    row_problems = _check_rows(label, table)
     excluded: list[str] = []
     if row_problems:
         if not skip_invalid:
-            raise InputError(_summary(path, row_problems), [m for _, m in row_problems])
+            raise InputError(_summary(label, row_problems), [m for _, m in row_problems])
         bad_rows = sorted({row for row, _ in row_problems})
         excluded = [f"excluded: {m}" for _, m in row_problems]
         table = table.drop(index=[r - 1 for r in bad_rows])
         if table.empty:
-            raise InputError(f"{path}: every row is invalid", [m for _, m in row_problems])
+            raise InputError(f"{label}: every row is invalid", [m for _, m in row_problems])
     table = _coerce(table)
     notes = _missing_factor_notes(table)
-    splits = None
-    hashed = [path]
-    if splits_path is not None:
-        splits_path = Path(splits_path)
-        splits = _load_splits(splits_path, table)
-        hashed.append(splits_path)
-    return RaceRecords(
-        table.reset_index(drop=True), splits, str(path), file_sha256(hashed), excluded, notes
-    )
+    split_table = None
+    if splits is not None:
+        split_label, raw_splits, split_digest = _read_source(splits, "splits")
+        split_table = _load_splits(split_label, raw_splits, table)
+        digest = hashlib.sha256((digest + split_digest).encode()).hexdigest()
+    return RaceRecords(table.reset_index(drop=True), split_table, label, digest, excluded, notes)
 
 
-def _summary(path: Path, problems: list[tuple[int, str]]) -> str:
+def _read_source(source: Source, what: str) -> tuple[str, pd.DataFrame, str]:
+    """(label for messages, the table as text, sha256 of the content)."""
+    if isinstance(source, pd.DataFrame):
+        label = f"<{what} DataFrame>"
+        table = _as_text(source.reset_index(drop=True), label)
+        digest = hashlib.sha256(table.to_csv(index=False).encode()).hexdigest()
+        return label, table, digest
+    path = Path(source)
+    return str(path), _read_table(path), file_sha256([path])
+
+
+def _summary(label: str, problems: list[tuple[int, str]]) -> str:
     rows = len({r for r, _ in problems})
-    return f"{path}: {len(problems)} problem(s) in {rows} row(s)"
+    return f"{label}: {len(problems)} problem(s) in {rows} row(s)"
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -138,9 +151,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: file is empty") from None
     except Exception as exc:  # any parser failure is the file's fault, not ours
         raise InputError(f"{path}: cannot be read as {suffix[1:]} ({exc})") from None
-    if table.empty:
-        raise InputError(f"{path}: file has a header but no data rows")
-    table.columns = [str(c).strip() for c in table.columns]
+    table = _as_text(table, str(path))
     if len(table.columns) == 1:
         header = table.columns[0]
         for delim, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
@@ -149,12 +160,26 @@ def _read_table(path: Path) -> pd.DataFrame:
                     f"{path}: header looks {name}-delimited ('{header[:40]}...'); "
                     "the file must be comma-separated"
                 )
-    # Parquet keeps types; CSV arrives as text. Work on text so that rules see what was written.
-    return table.astype({c: str for c in table.columns}).replace({"nan": "", "None": ""})
+    return table
+
+
+def _as_text(table: pd.DataFrame, label: str) -> pd.DataFrame:
+    """Every cell as the text a CSV file would hold, so that one set of rules reads CSV, Parquet
+    and DataFrames alike: a missing value (NaN, None) becomes an empty cell, a boolean 0/1."""
+    if table.empty:
+        raise InputError(f"{label}: has a header but no data rows")
+    columns = {}
+    for name in table.columns:
+        column = table[name]
+        if pd.api.types.is_bool_dtype(column):
+            column = column.astype(int)
+        text = column.astype(object).where(column.notna(), "").astype(str)
+        columns[str(name).strip()] = text.replace({"nan": "", "None": ""})
+    return pd.DataFrame(columns, index=table.index)
 
 
 def _check_columns(
-    path: Path, table: pd.DataFrame, required: tuple[str, ...], what: str
+    path: str, table: pd.DataFrame, required: tuple[str, ...], what: str
 ) -> list[str]:
     missing = [c for c in required if c not in table.columns]
     if not missing:
@@ -169,7 +194,7 @@ def _numeric(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series.str.strip(), errors="coerce")
 
 
-def _check_rows(path: Path, table: pd.DataFrame) -> list[tuple[int, str]]:
+def _check_rows(path: str, table: pd.DataFrame) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
     rows = np.arange(1, len(table) + 1)
 
@@ -202,7 +227,7 @@ def _check_rows(path: Path, table: pd.DataFrame) -> list[tuple[int, str]]:
 
 
 def _check_consistency(
-    path: Path, table: pd.DataFrame, numeric: dict[str, pd.Series], rows: np.ndarray
+    path: str, table: pd.DataFrame, numeric: dict[str, pd.Series], rows: np.ndarray
 ) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
 
@@ -304,8 +329,7 @@ def _missing_factor_notes(table: pd.DataFrame) -> list[str]:
     return notes
 
 
-def _load_splits(path: Path, table: pd.DataFrame) -> pd.DataFrame:
-    splits = _read_table(path)
+def _load_splits(path: str, splits: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     problems = _check_columns(path, splits, SPLIT_COLUMNS, "per-km splits")
     if problems:
         raise InputError(problems[0], problems)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-INTERVAL_KIND = "eti"
-INTERVAL_PROB = 0.95
+from model.posterior import INTERVAL_KIND, INTERVAL_PROB
+
 ONSET_QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90)
 
 

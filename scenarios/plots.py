@@ -10,6 +10,7 @@ import numpy as np
 import xarray as xr
 
 from model.plots import finish_figure
+from model.posterior import INTERVAL_PROB
 from scenarios.compare import course_curves
 
 
@@ -18,10 +19,22 @@ def _interval_label(table: dict) -> str:
     return f"{i['prob']:.0%} {'equal-tailed' if i['kind'] == 'eti' else i['kind']} interval"
 
 
-def plot_risk(table: dict, title: str, path: Path | None = None):
+def _axes(axes, n: int, **figure):
+    """The caller's axes (to place a plot in their own figure), or a new figure's."""
+    if axes is None:
+        fig, axes = plt.subplots(1 if n == 1 else figure.pop("nrows", 1),
+                                 1 if n == 1 else figure.pop("ncols", 1), **figure)
+        return fig, axes, True
+    flat = np.ravel(axes)
+    if len(flat) != n:
+        raise ValueError(f"this plot needs {n} axes, got {len(flat)}")
+    return flat[0].figure, (flat[0] if n == 1 else flat), False
+
+
+def plot_risk(table: dict, title: str, path: Path | None = None, ax=None):
     """Risk of a cramp per intervention, posterior mean with its interval."""
     rows = table["interventions"]
-    fig, ax = plt.subplots(figsize=(7, 0.55 * len(rows) + 1.6))
+    fig, ax, own = _axes(ax, 1, figsize=(7, 0.55 * len(rows) + 1.6))
     y = np.arange(len(rows))[::-1]
     for yi, row in zip(y, rows, strict=True):
         r = row["risk"]
@@ -37,15 +50,14 @@ def plot_risk(table: dict, title: str, path: Path | None = None):
     ax.set_xlabel(f"risk of a cramp during the race [%] (mean, {_interval_label(table)})")
     ax.set_title(title)
     ax.margins(x=0.25)
-    fig.tight_layout()
-    return finish_figure(fig, path, 120)
+    return _finish(fig, path, own)
 
 
-def plot_risk_vs_time(table: dict, title: str, path: Path | None = None):
+def plot_risk_vs_time(table: dict, title: str, path: Path | None = None, axes=None):
     """Change in risk (paired with the baseline, draw by draw) against the planned time cost,
-    and against the expected finishing time once time lost to cramps is counted."""
+    and against the expected finishing time once time lost to cramps is counted (two axes)."""
     rows = table["interventions"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    fig, axes, own = _axes(axes, 2, ncols=2, figsize=(11, 4.2), sharey=True)
     for ax, key, label in (
         (axes[0], "finish_time_delta_s", "planned finishing time vs baseline [min]"),
         (axes[1], "expected_finish_time_delta_s",
@@ -63,24 +75,23 @@ def plot_risk_vs_time(table: dict, title: str, path: Path | None = None):
     axes[0].axhline(0, color="grey", lw=0.8, ls="--")
     axes[1].axhline(0, color="grey", lw=0.8, ls="--")
     axes[1].legend(fontsize=8, loc="best")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return finish_figure(fig, path, 120)
+    (fig.suptitle if own else axes[0].set_title)(title)
+    return _finish(fig, path, own)
 
 
-def plot_onset(result: xr.Dataset, title: str, path: Path | None = None):
+def plot_onset(result: xr.Dataset, title: str, path: Path | None = None, axes=None):
     """Where cramps start: share of the cramps starting per km along the course (posterior
-    mean), and the field's hazard per km with its 95% interval for the baseline."""
+    mean), and the field's hazard per km with its 95% interval for the baseline (two axes)."""
     curves = course_curves(result)
     km = curves["segment_mid_km"].to_numpy()
-    fig, axes = plt.subplots(2, 1, figsize=(8, 6.5), sharex=True)
+    fig, axes, own = _axes(axes, 2, nrows=2, figsize=(8, 6.5), sharex=True)
     for name in result["intervention"].to_numpy():
         share = curves["onset_share_per_km"].sel(intervention=name).mean("draw")
         axes[0].plot(km, 100 * share, label=str(name), lw=2 if name == "baseline" else 1.2)
     hazard = curves["hazard_per_km"].sel(intervention="baseline")
-    lo, hi = hazard.quantile([0.025, 0.975], "draw").to_numpy()
+    lo, hi = hazard.quantile([(1 - INTERVAL_PROB) / 2, (1 + INTERVAL_PROB) / 2], "draw").to_numpy()
     axes[1].fill_between(km, 1000 * lo, 1000 * hi, alpha=0.3, color="black",
-                         label="baseline, 95% equal-tailed interval")
+                         label=f"baseline, {INTERVAL_PROB:.0%} equal-tailed interval")
     axes[1].plot(km, 1000 * hazard.mean("draw"), color="black", label="baseline, mean")
     axes[0].set_ylabel("share of cramps starting per km [%]")
     axes[1].set_ylabel("cramps per 1000 runners per km\n(among those without one yet)")
@@ -88,6 +99,11 @@ def plot_onset(result: xr.Dataset, title: str, path: Path | None = None):
     axes[0].legend(fontsize=8)
     axes[1].legend(fontsize=8)
     axes[0].set_title(title)
-    fig.tight_layout()
+    return _finish(fig, path, own)
+
+
+def _finish(fig, path: Path | None, own: bool):
+    if own:
+        fig.tight_layout()
     return finish_figure(fig, path, 120)
 

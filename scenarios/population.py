@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.hazard_model import gauss_hermite_normal
+from model.quadrature import gauss_hermite_normal
 from scenarios.spec import Runners
 
 BLOCK_RUNNERS = 2048

@@ -181,14 +181,19 @@ class _Problems:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file; a bare name (e.g. ``city_marathon_warm``) is looked up
     in the shipped library."""
+    path, text, doc = read_scenario_document(path)
+    scenario = parse_scenario(doc, str(path))
+    return _with_source(scenario, str(path), text.encode("utf-8"))
+
+
+def read_scenario_document(path: str | Path) -> tuple[Path, str, dict]:
+    """(resolved path, text, parsed TOML) of a scenario file or a shipped scenario's name."""
     path = resolve_scenario_path(path)
-    raw = path.read_bytes()
     try:
-        doc = tomllib.loads(raw.decode("utf-8"))
+        text = path.read_bytes().decode("utf-8")
+        return path, text, tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a valid TOML file: {exc}") from None
-    scenario = parse_scenario(doc, str(path))
-    return _with_source(scenario, str(path), raw)
 
 
 def resolve_scenario_path(path: str | Path) -> Path:

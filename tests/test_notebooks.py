@@ -58,3 +58,15 @@ def test_unknown_parameter_is_refused(tmp_path):
                              "dragons", "3", "--out", str(tmp_path)], capture_output=True,
                             text=True)
     assert result.returncode == 2 and "dragons" in result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(SMOKE))
+def test_every_parameter_line_is_a_parameter(name):
+    """papermill skips a parameter line whose comment contains '=': each assignment in the
+    parameters cell must be one `-p KEY VALUE` can set."""
+    from cramp.report import notebook_parameters
+
+    path = NOTEBOOKS / f"{name}.py"
+    cell = path.read_text().split('tags=["parameters"]', 1)[1].split("# %%", 1)[0]
+    assigned = {line.split("=", 1)[0].strip() for line in cell.splitlines() if "=" in line}
+    assert set(notebook_parameters(path)) == assigned

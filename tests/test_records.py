@@ -90,7 +90,7 @@ def test_splits_must_match_records_and_increase(tmp_path):
         {"runner_id": "A", "race_id": "city", "km": 1, "elapsed_s": 350},
         {"runner_id": "A", "race_id": "city", "km": 2, "elapsed_s": 340},
         {"runner_id": "Z", "race_id": "city", "km": 1, "elapsed_s": 300}])
-    joined = "\n".join(problems_of(path, splits_path=splits))
+    joined = "\n".join(problems_of(path, splits=splits))
     assert "row 3, column runner_id: no race record for runner Z" in joined
 
 

@@ -1,0 +1,208 @@
+"""Fitting race records as objects: `cramp.fit(records)` returns a `Fit` that owns the posterior
+(an `xarray.DataTree` with provenance), its summary and convergence diagnostics, predictions for
+new runners, and saving and loading. PyMC, nutpie and ArviZ are imported only when a fit is run
+or diagnosed: loading a saved fit to simulate on it does not need them."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from model.errors import InputError
+from model.posterior import INTERVAL_PROB, load_posterior, posterior_params, save_fit
+from model.priors import Priors, load_priors
+from model.provenance import provenance_frame
+from model.records import RaceRecords, Source, load_records
+
+if TYPE_CHECKING:
+    from model.fit import Diagnostics
+
+PREDICT_DRAW_CHUNK = 100  # draws per block in `Fit.predict`: memory ~ chunk x records x km
+
+
+def fit(records: RaceRecords | Source, *, splits: Source | None = None,
+        priors: Priors | str | Path | None = None, draws: int = 1000, tune: int = 1000,
+        chains: int = 2, seed: int = 0, adaptation: str = "auto",
+        progress: bool = False) -> Fit:
+    """Fit the hazard model to race records and return the `Fit`.
+
+    `records`: validated `RaceRecords` (from `cramp.load_records`), or a CSV/Parquet path or a
+    DataFrame (validated here, with `splits` likewise). `priors`: a `Priors`, a priors TOML
+    path, or None for the literature priors. `draws` and `tune` are per chain; `adaptation` is
+    nutpie's mass matrix adaptation (auto: low_rank from 5,000 runner-races, diag below)."""
+    from model.features import build_features
+    from model.fit import ADAPTATIONS
+    from model.fit import fit as sample
+
+    for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
+        if value < 1:
+            raise InputError(f"{name} must be >= 1, got {value}")
+    if adaptation not in ADAPTATIONS:
+        raise InputError(f"adaptation {adaptation!r}: use auto, diag or low_rank")
+    if not isinstance(records, RaceRecords):
+        records = load_records(records, splits)
+    p = priors if isinstance(priors, Priors) else load_priors(priors)
+    features = build_features(records)
+    tree = sample(features, p, draws=draws, tune=tune, chains=chains, seed=seed,
+                  progress=progress, adaptation=adaptation, data_sha256=records.sha256,
+                  data_source=records.source)
+    return Fit(tree, p, records)
+
+
+class Fit:
+    """A fitted posterior: `posterior` is the DataTree (posterior, sample_stats; provenance in
+    its attrs), the coefficients are `beta` over a `factor` dim with units in `factor_unit`."""
+
+    def __init__(self, posterior: xr.DataTree, priors: Priors | None = None,
+                 records: RaceRecords | None = None):
+        posterior_params(posterior)  # a clear error now if this is not a `cramp fit` result
+        self.posterior = posterior
+        self.priors = priors
+        self.records = records
+
+    @classmethod
+    def load(cls, path: str | Path) -> Fit:
+        """A fit written by `Fit.save` or `cramp fit`."""
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        try:
+            tree = load_posterior(path)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{path}: not a netCDF fit ({exc})") from None
+        return cls(tree)
+
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the posterior as netCDF (h5netcdf), atomically; refuses to overwrite without
+        `force`; creates the folder."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_fit(self.posterior, path, force)
+        return path
+
+    @property
+    def attrs(self) -> dict:
+        """Provenance: package versions, data hash and source, seed, priors, sampler."""
+        return dict(self.posterior.attrs)
+
+    @cached_property
+    def diagnostics(self) -> Diagnostics:
+        """Convergence: worst R-hat, smallest bulk/tail ESS, divergences; `.ok`, `.problems()`."""
+        from model.fit import diagnose
+
+        return diagnose(self.posterior)
+
+    def summary(self, prob: float = INTERVAL_PROB) -> pd.DataFrame:
+        """Posterior mean, sd, equal-tailed interval, R-hat and ESS per parameter."""
+        from model.fit import summary_table
+
+        return summary_table(self.posterior, prob)
+
+    def params(self, max_draws: int | None = None) -> xr.Dataset:
+        """The parameters with chain and draw stacked into `draw` (evenly thinned)."""
+        return posterior_params(self.posterior, max_draws)
+
+    def predict(self, records: RaceRecords | Source, *, splits: Source | None = None,
+                max_draws: int | None = 1000, prob: float = INTERVAL_PROB) -> pd.DataFrame:
+        """P(cramp during the race) for each runner-race of `records`, as for a new runner in
+        a new race (their own effects unknown and integrated over): mean and equal-tailed
+        interval over the posterior draws. A DataFrame may leave out `cramped` (it is what is
+        predicted); every other column follows the race-record rules."""
+        from model.features import build_features
+        from model.kernel import predict_cramp_probability
+
+        if isinstance(records, pd.DataFrame) and "cramped" not in records.columns:
+            records = records.assign(cramped=0)
+        if not isinstance(records, RaceRecords):
+            records = load_records(records, splits)
+        features, params = build_features(records), self.params(max_draws)
+        probability = xr.concat(
+            [predict_cramp_probability(features, params.isel(draw=slice(i, i + PREDICT_DRAW_CHUNK)))
+             for i in range(0, params.sizes["draw"], PREDICT_DRAW_CHUNK)], "draw")
+        lo, hi = np.quantile(probability.to_numpy(), [(1 - prob) / 2, (1 + prob) / 2],
+                             axis=probability.get_axis_num("draw"))
+        table = records.table[["runner_id", "race_id"]].copy()
+        table["cramp_probability_mean"] = probability.mean("draw").to_numpy()
+        table["cramp_probability_lo"] = lo
+        table["cramp_probability_hi"] = hi
+        return table
+
+    # --- checks against the data it was fitted to ---------------------------------------------
+
+    @cached_property
+    def features(self) -> xr.Dataset:
+        """The model's features of the fitted records (needs the records: a fit from `cramp.fit`
+        has them; for a loaded one, set `fit.records = cramp.load_records(...)` first)."""
+        from model.features import build_features
+
+        if self.records is None:
+            raise InputError("this fit was loaded from a file: set fit.records = "
+                             "cramp.load_records(...) (the data it was fitted to) first")
+        return build_features(self.records)
+
+    def plot_prior_posterior(self, truth: dict | None = None):
+        """Posterior against prior per factor (`truth`: known values, e.g. of a synthetic
+        cohort, drawn as dashed lines)."""
+        from model.plots import plot_prior_posterior
+
+        priors = self.priors or load_priors()
+        return plot_prior_posterior(posterior_params(self.posterior, stacked=False), priors, truth)
+
+    def plot_calibration(self, seed: int = 0):
+        """PAV-adjusted reliability diagram of each race's predicted probability of a cramp
+        against what happened (Dimitriadis et al. 2021)."""
+        import arviz as az
+
+        from model.checks import cramp_probability_by_record
+        from model.features import NO_CRAMP
+        from model.plots import calibration_tree
+
+        cramped = (self.features["outcome"] != NO_CRAMP).to_numpy()
+        probability = cramp_probability_by_record(
+            self.features, posterior_params(self.posterior, stacked=False))
+        return az.plot_ppc_pava(calibration_tree(probability, cramped, seed=seed))
+
+    def plot_onset_check(self):
+        """Observed against predicted onset km among cramps with a known onset."""
+        from model.checks import onset_check
+        from model.plots import plot_onset_check
+
+        return plot_onset_check(onset_check(self.features,
+                                            posterior_params(self.posterior, stacked=False)))
+
+    def compare_with_race_level_logistic(self, *, draws: int = 1000, tune: int = 1000,
+                                         seed: int = 0) -> pd.DataFrame:
+        """Leave-one-runner-out comparison (PSIS-LOO, ArviZ's `compare`) with a race-level
+        logistic regression fitted to the same records, both scored on whether each race
+        ended with a cramp."""
+        import arviz as az
+
+        from model.checks import loo_binary, runner_log_likelihood
+        from model.simple_model import fit_simple_model, simple_runner_log_likelihood
+
+        posterior = posterior_params(self.posterior, stacked=False)
+        order = ("chain", "draw", "runner")
+        full = runner_log_likelihood(self.features, posterior).transpose(*order)
+        binary = runner_log_likelihood(self.features, posterior, kind="binary").transpose(*order)
+        simple = fit_simple_model(self.features, self.priors or load_priors(), draws=draws,
+                                  tune=tune, seed=seed)
+        simple_ll = simple_runner_log_likelihood(simple["posterior"].to_dataset(),
+                                                 self.features).transpose(*order)
+        return az.compare({
+            "hazard model": loo_binary(full, binary, "hazard model"),
+            "race-level logistic": loo_binary(simple_ll, simple_ll, "race-level logistic"),
+        })
+
+    def provenance(self) -> pd.DataFrame:
+        """How the fit was made (package versions, data hash, seed, priors, sampler)."""
+        return provenance_frame(self.attrs)
+
+    def __repr__(self) -> str:
+        a = self.posterior.attrs
+        return (f"Fit({a.get('n_records', '?')} runner-races, {a.get('n_runners', '?')} runners,"
+                f" {a.get('n_races', '?')} races; data {a.get('data_source', '') or '?'})")

@@ -1,0 +1,107 @@
+"""What the priors say before any data: the evidence behind them, the incidence and onset
+positions they imply for a marathon and a 56 km ultra field (prior predictive check), and how
+much each factor's prior moves that (sensitivity)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import xarray as xr
+
+from model.errors import InputError
+from model.posterior import INTERVAL_PROB
+from model.priors import FACTORS, Priors, load_priors
+from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
+
+
+def _priors(priors: Priors | str | Path | None) -> Priors:
+    return priors if isinstance(priors, Priors) else load_priors(priors)
+
+
+def evidence(priors: Priors | str | Path | None = None) -> pd.DataFrame:
+    """The evidence table (docs/evidence.md) with the priors that cite each study."""
+    from model.evidence import cited_by, load_evidence
+
+    return cited_by(load_evidence(), _priors(priors)).set_index("id")
+
+
+def priors_table(priors: Priors | str | Path | None = None) -> pd.DataFrame:
+    """Each prior with its distribution, unit and the evidence it rests on."""
+    return pd.DataFrame(_priors(priors).table_rows()).set_index("name")
+
+
+@dataclass
+class PriorCheck:
+    """Prior predictive draws per field: `dataset` holds the incidence and the onset share per
+    km for every prior draw, with provenance in its attrs."""
+
+    dataset: xr.Dataset
+    priors: Priors
+
+    def summary(self, prob: float = INTERVAL_PROB) -> dict[str, dict[str, float]]:
+        """Per field: median and interval of the incidence, median onset km, share of onsets in
+        the second half."""
+        from model.prior_predictive import summarize
+
+        return summarize(self.dataset, prob)
+
+    def table(self, prob: float = INTERVAL_PROB) -> pd.DataFrame:
+        return pd.DataFrame(self.summary(prob)).T
+
+    def plot(self):
+        from model.plots import plot_prior_predictive
+
+        return plot_prior_predictive(self.dataset)
+
+    def provenance(self) -> pd.DataFrame:
+        return provenance_frame(self.dataset.attrs)
+
+    def save(self, folder: str | Path = "results/prior_check", *, force: bool = False
+             ) -> dict[str, Path]:
+        """prior_predictive.nc (with provenance) and prior_predictive.png, atomically."""
+        from model.plots import plot_prior_predictive
+
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {"nc": folder / "prior_predictive.nc", "png": folder / "prior_predictive.png"}
+        for path in paths.values():
+            check_writable(path, force)
+        write_atomic(paths["nc"], lambda tmp: self.dataset.to_netcdf(tmp, engine="h5netcdf"))
+        write_atomic(paths["png"], lambda tmp: plot_prior_predictive(self.dataset, tmp))
+        return paths
+
+
+def prior_check(priors: Priors | str | Path | None = None, *, runners: int = 1000,
+                draws: int = 400, seed: int = 0) -> PriorCheck:
+    """Simulate a typical marathon and 56 km ultra field of `runners` under `draws` prior
+    draws: exact probabilities per draw, no coin flips."""
+    from model.prior_predictive import prior_predictive
+
+    if runners < 1 or draws < 2:
+        raise InputError(f"runners must be >= 1 and draws >= 2 (got {runners}, {draws})")
+    p = _priors(priors)
+    dataset = prior_predictive(p, n_runners=runners, n_draws=draws, seed=seed)
+    dataset.attrs.update(provenance_attrs(seed=seed, priors=p,
+                                          extra={"runners": runners, "draws": draws}))
+    return PriorCheck(dataset, p)
+
+
+def prior_sensitivity(priors: Priors | str | Path | None = None, *, runners: int = 1000,
+                      draws: int = 400, seed: int = 0) -> pd.DataFrame:
+    """Median incidence per field when one factor's prior is made sceptical (mean 0, same SD)
+    or wide (SD doubled), next to the priors as given (row "as given"), in %."""
+    p = _priors(priors)
+
+    def medians(changed: Priors) -> dict[str, float]:
+        summary = prior_check(changed, runners=runners, draws=draws, seed=seed).summary()
+        return {f"{field} incidence median [%]": 100 * v["incidence_median"]
+                for field, v in summary.items()}
+
+    rows = [{"factor": "(none)", "prior": "as given", **medians(p)}]
+    for factor in FACTORS:
+        for label, changed in (("sceptical (mean 0)", p.with_prior(factor, mu=0.0)),
+                               ("wide (SD x 2)", p.with_prior(factor, sigma=2 * p[factor].sigma))):
+            rows.append({"factor": factor, "prior": label, **medians(changed)})
+    return pd.DataFrame(rows).set_index(["factor", "prior"])

@@ -1,0 +1,295 @@
+"""Scenarios as objects: load one, change it, run it, and get a result that owns the comparison,
+its plain-language conclusions, the curves along the course, the plots and the saved outputs.
+
+    >>> import cramp
+    >>> result = cramp.Scenario.load("goal_marathon_runner").run(draws=200)
+    >>> result.table().index[0]
+    'baseline'
+
+Nothing here imports PyMC, nutpie or ArviZ: a simulation needs parameter draws, not a sampler.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import replace as replace_fields
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import xarray as xr
+
+from model.errors import InputError
+from model.priors import Priors, load_priors
+from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
+from scenarios import spec as scenario_spec
+from scenarios.interventions import Intervention
+
+if TYPE_CHECKING:
+    from cramp.fitting import Fit
+
+DEFAULT_DRAWS = 2000
+OUTPUT_FILES = {"nc": "result.nc", "json": "comparison.json", "course": "course.csv",
+                "risk": "risk.png", "time": "risk_vs_time.png", "onset": "onset.png"}
+
+
+class Scenario:
+    """A race, a runner or a field, a pacing plan and the plans (interventions) to compare.
+
+    Make one with `Scenario.load` (a scenario TOML file, or a shipped scenario's name) or
+    `Scenario.from_dict` (the same keys as the file); change it with `replace` (validated again)
+    or `with_intervention`; run it with `run`. The file format is in scenarios/README.md."""
+
+    def __init__(self, document: dict, *, source: str = "<dict>", text: str | None = None,
+                 added: tuple[tuple[str, Intervention], ...] = ()):
+        self.document = document
+        self.source = source
+        changed = text is None and source.endswith(".toml")
+        spec = scenario_spec.parse_scenario(document, f"{source} with changes" if changed
+                                            else source)
+        for name, intervention in added:
+            spec = replace_fields(spec, interventions={**spec.interventions, name: intervention})
+        self._added = added
+        text = json.dumps(document, sort_keys=True, default=str) if text is None else text
+        self.spec = replace_fields(spec, path=source, text=text,
+                                   sha256=hashlib.sha256(text.encode()).hexdigest())
+
+    @classmethod
+    def load(cls, name_or_path: str | Path) -> Scenario:
+        """A scenario file, or the name of a shipped one (`Scenario.shipped()` lists them)."""
+        path, text, document = scenario_spec.read_scenario_document(name_or_path)
+        return cls(document, source=str(path), text=text)
+
+    @classmethod
+    def from_dict(cls, document: dict, name: str = "<dict>") -> Scenario:
+        """A scenario from a dict with the scenario file's keys (validated the same way)."""
+        return cls(copy.deepcopy(document), source=name)
+
+    @staticmethod
+    def shipped() -> dict[str, Scenario]:
+        """The shipped scenarios by name (the file stem `Scenario.load` takes)."""
+        return {path.stem: Scenario.load(path)
+                for path in sorted(scenario_spec.LIBRARY.glob("*.toml"))}
+
+    def replace(self, **changes) -> Scenario:
+        """A copy with top-level keys replaced; a table (dict) is merged into the existing one,
+        e.g. ``replace(runner={"taper_days": 14}, seed=3)``. The result is validated again."""
+        document = copy.deepcopy(self.document)
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(document.get(key), dict):
+                document[key] = {**document[key], **copy.deepcopy(value)}
+            else:
+                document[key] = copy.deepcopy(value)
+        return Scenario(document, source=self.source, added=self._added)
+
+    def with_intervention(self, name: str, intervention: Intervention) -> Scenario:
+        """A copy with one more plan to compare, e.g.
+        ``with_intervention("slower", cramp.SlowerPace(5) + cramp.TaperDays(14))``."""
+        if name in self.spec.interventions:
+            raise InputError(f"{self.source}: a plan named {name!r} already exists")
+        return Scenario(self.document, source=self.source, text=self.spec.text,
+                        added=(*self._added, (name, intervention)))
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def description(self) -> str:
+        return self.spec.description.strip()
+
+    @property
+    def seed(self) -> int:
+        return self.spec.seed
+
+    @property
+    def single_runner(self) -> bool:
+        return self.spec.runners.single
+
+    def plans(self) -> pd.DataFrame:
+        """The plans to compare, baseline first, with what each one changes."""
+        return pd.DataFrame({"plan": list(self.spec.interventions),
+                             "changes": [i.describe() for i in self.spec.interventions.values()]}
+                            ).set_index("plan")
+
+    def output_paths(self, folder: str | Path | None = None, *, force: bool = False
+                     ) -> dict[str, Path]:
+        """The files a run of this scenario saves into `folder` (default
+        results/simulate/<file stem>), created if needed; refuses existing files without
+        `force`, so a command can check before the work, not after it."""
+        stem = Path(self.source).stem if self.source.endswith(".toml") else "scenario"
+        folder = Path(folder) if folder else Path("results/simulate") / stem
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = {key: folder / name for key, name in OUTPUT_FILES.items()}
+        for path in paths.values():
+            check_writable(path, force)
+        return paths
+
+    def __repr__(self) -> str:
+        who = "one runner" if self.single_runner else f"{self.spec.runners.count} runners"
+        return (f"Scenario({self.name!r}: {self.spec.course.distance_km:g} km, {who}, "
+                f"{len(self.spec.interventions)} plans)")
+
+    def run(self, fit: Fit | str | Path | xr.DataTree | None = None, *,
+            draws: int = DEFAULT_DRAWS, seed: int | None = None,
+            priors: Priors | str | Path | None = None, backend: str = "threads",
+            progress: Callable[[int, int], None] | None = None) -> SimulationResult:
+        """Simulate every plan for each parameter draw: exact probabilities, the same runners
+        and draws under every plan.
+
+        `fit`: a `Fit`, a FIT.nc path or its DataTree; None uses the literature prior (`priors`,
+        default the shipped priors). `draws`: prior draws, or the posterior thinned to at most
+        this. `seed` (default the scenario's) seeds the prior draws and the simulated runners.
+        `backend`: "threads" here, or "dask" on the active dask client. `progress(done, total)`
+        is called as blocks finish."""
+        from scenarios.simulate import simulate
+
+        if draws < 2:
+            raise InputError(f"draws must be >= 2, got {draws}")
+        spec = self.spec if seed is None else replace_fields(self.spec, seed=seed)
+        parameters = parameter_draws(fit, priors, draws, spec.seed)
+        dataset = simulate(spec, parameters.values, backend=backend, progress=progress)
+        dataset.attrs.update(provenance_attrs(
+            seed=spec.seed, priors=parameters.priors, data_sha256=parameters.data_sha256,
+            data_source=parameters.data_source,
+            extra={"scenario_path": self.source, "scenario_sha256": spec.sha256,
+                   "scenario": spec.text, "parameters": parameters.description,
+                   "draws": int(parameters.values.sizes["draw"]),
+                   "added_interventions": [f"{n}: {i.describe()}" for n, i in self._added]}))
+        return SimulationResult(dataset, self, parameters.description)
+
+
+@dataclass(frozen=True)
+class ParameterDraws:
+    """Parameter draws (a Dataset with a `draw` dim) and where they came from."""
+
+    values: xr.Dataset
+    priors: Priors
+    description: str
+    data_source: str = ""
+    data_sha256: str = ""
+
+
+def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
+    """Draws from the literature prior (fit None) or thinned from a posterior."""
+    from model.kernel import prior_draws
+    from model.posterior import load_posterior, posterior_params
+    from model.records import file_sha256
+
+    p = priors if isinstance(priors, Priors) else load_priors(priors)
+    if fit is None:
+        return ParameterDraws(prior_draws(p, draws, seed), p,
+                              f"literature prior ({p.path}), {draws} prior draws")
+    if isinstance(fit, str | Path):
+        path = Path(fit)
+        if not path.exists():
+            raise InputError(f"{path}: no such file")
+        params = posterior_params(load_posterior(path), draws)
+        return ParameterDraws(params, p, f"posterior {path}, {params.sizes['draw']} draws",
+                              str(path), file_sha256([path]))
+    tree = fit if isinstance(fit, xr.DataTree) else fit.posterior
+    params = posterior_params(tree, draws)
+    source = tree.attrs.get("data_source", "")
+    return ParameterDraws(params, p, f"posterior of a fit to {source or 'data'}, "
+                          f"{params.sizes['draw']} draws", source,
+                          tree.attrs.get("data_sha256", ""))
+
+
+@dataclass
+class SimulationResult:
+    """A scenario's simulated plans: `dataset` holds per draw the risk, the survival along the
+    course and the expected time lost (with provenance in its attrs); everything else is
+    derived from it."""
+
+    dataset: xr.Dataset
+    scenario: Scenario
+    parameters: str
+
+    @cached_property
+    def comparison(self) -> dict:
+        """The comparison as a JSON-ready dict: interval convention, then one entry per plan
+        (baseline first) with risk, risk difference, relative risk, NNT, P(helps), time cost,
+        expected finish and onset quantiles; `scenario` and `parameters` name the run."""
+        from scenarios.compare import comparison
+
+        table = comparison(self.dataset)
+        table["scenario"] = self.scenario.name
+        table["parameters"] = self.parameters
+        return table
+
+    def table(self) -> pd.DataFrame:
+        """One row per plan, baseline first: risk, risk difference, relative risk (mean and
+        interval), NNT, P(helps), time cost and median onset km; risks in %, times in min."""
+        from scenarios.compare import comparison_frame
+
+        return comparison_frame(self.comparison)
+
+    def conclusions(self) -> list[str]:
+        """Sentences a coach can read, generated from the comparison's numbers only."""
+        from scenarios.compare import plain_language
+
+        return plain_language(self.comparison)
+
+    def onset_curves(self) -> xr.Dataset:
+        """Per plan, draw and km: the share of cramps starting there and the field's hazard."""
+        from scenarios.compare import course_curves
+
+        return course_curves(self.dataset)
+
+    def course_table(self) -> pd.DataFrame:
+        """The onset share and hazard per plan and km, mean and interval (long format)."""
+        from scenarios.compare import course_table
+
+        return course_table(self.dataset)
+
+    def provenance(self) -> pd.DataFrame:
+        """How the result was made: package versions, scenario and data hashes, seed, priors."""
+        return provenance_frame(self.dataset.attrs)
+
+    def to_json(self) -> str:
+        return json.dumps(self.comparison, indent=2)
+
+    def plot_risk(self, ax=None):
+        """Risk per plan with its interval; returns the figure (draws into `ax` if given)."""
+        from scenarios.plots import plot_risk
+
+        return plot_risk(self.comparison, self.scenario.name, ax=ax)
+
+    def plot_risk_vs_time(self, axes=None):
+        """Change in risk against time cost, planned and expected (two axes)."""
+        from scenarios.plots import plot_risk_vs_time
+
+        return plot_risk_vs_time(self.comparison, self.scenario.name, axes=axes)
+
+    def plot_onset(self, axes=None):
+        """Where cramps start along the course, and the field's hazard per km (two axes)."""
+        from scenarios.plots import plot_onset
+
+        return plot_onset(self.dataset, self.scenario.name, axes=axes)
+
+    def save(self, folder: str | Path | None = None, *, force: bool = False) -> dict[str, Path]:
+        """Write result.nc (with provenance), comparison.json, course.csv and the three plots
+        into `folder` (default results/simulate/<scenario>); refuses to overwrite without
+        `force`; every file is written atomically. Returns the paths."""
+        from scenarios.plots import plot_onset, plot_risk, plot_risk_vs_time
+
+        paths = self.scenario.output_paths(folder, force=force)
+        name = self.scenario.name
+        write_atomic(paths["nc"], lambda tmp: self.dataset.to_netcdf(tmp, engine="h5netcdf"))
+        write_atomic(paths["json"], lambda tmp: tmp.write_text(self.to_json()))
+        write_atomic(paths["course"], lambda tmp: self.course_table().to_csv(tmp, index=False))
+        write_atomic(paths["risk"], lambda tmp: plot_risk(self.comparison, name, tmp))
+        write_atomic(paths["time"], lambda tmp: plot_risk_vs_time(self.comparison, name, tmp))
+        write_atomic(paths["onset"], lambda tmp: plot_onset(self.dataset, name, tmp))
+        return paths
+
+    def __repr__(self) -> str:
+        base = self.comparison["interventions"][0]["risk"]
+        return (f"SimulationResult({self.scenario.name!r}: {len(self.comparison['interventions'])}"
+                f" plans, baseline risk {base['mean']:.1%}; {self.parameters})")
+

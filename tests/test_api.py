@@ -1,0 +1,166 @@
+"""The public API (`import cramp`): its names, that the simulation path stays light, DataFrames
+validated like files, and scenarios as objects (change, run, tabulate, plot, save)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import record, write_csv
+
+import cramp
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+PUBLIC = {
+    "Scenario", "SimulationResult", "Intervention", "Baseline", "SlowerPace", "Split",
+    "EvenPacing", "LongerTaper", "TaperDays", "LongerLongRuns", "LongestRun", "EarlierStart",
+    "StartAt", "Combined", "load_records", "RaceRecords", "fit", "Fit", "synthesize",
+    "load_priors", "Priors", "evidence", "priors_table", "prior_check", "PriorCheck",
+    "prior_sensitivity", "read_training_log", "TrainingLog", "runner_profile", "RunnerProfile",
+    "profiles_table", "InputError",
+}
+HEAVY = ("pymc", "arviz", "nutpie", "pytensor", "numba")
+
+
+def test_public_names_are_guarded():
+    assert set(cramp.__all__) == PUBLIC
+    for name in PUBLIC:
+        assert getattr(cramp, name) is not None
+    assert PUBLIC <= set(dir(cramp))
+    # a submodule of the same name would replace the function once imported
+    package = Path(cramp.__file__).parent
+    assert not [name for name in PUBLIC if (package / f"{name}.py").exists()]
+    with pytest.raises(AttributeError, match="no attribute 'simulate_everything'"):
+        cramp.simulate_everything  # noqa: B018
+
+
+def heavy_modules_after(code: str, tmp_path) -> list[str]:
+    probe = code + (f"\nimport sys; print('HEAVY:' + ','.join(m for m in {HEAVY!r}"
+                    " if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "MPLBACKEND": "Agg"}, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    line = result.stdout.split("HEAVY:")[-1].strip()
+    return [m for m in line.split(",") if m]
+
+
+def test_simulation_path_does_not_import_the_sampler(tmp_path):
+    code = """
+import cramp
+from cramp.cli import app
+result = cramp.Scenario.load("goal_marathon_runner").run(draws=20)
+result.table(); result.conclusions(); result.plot_onset(); result.save("api_out")
+for argv in (["--help"], ["scenarios"],
+             ["simulate", "goal_marathon_runner", "--draws", "20", "--out", "cli_out"]):
+    try:
+        app(argv, standalone_mode=False)
+    except SystemExit:
+        pass
+"""
+    assert heavy_modules_after(code, tmp_path) == []
+    assert (tmp_path / "cli_out" / "comparison.json").exists()
+
+
+def test_importing_cramp_is_light(tmp_path):
+    assert heavy_modules_after("import cramp", tmp_path) == []
+
+
+# --- records from a DataFrame: same rules, same messages as from a file ----------------------
+
+def test_dataframe_gets_the_same_problems_as_the_file(tmp_path):
+    rows = [record(), record(runner_id="B", cramped=3), record(runner_id="C", ref_time_s="fast")]
+    path = write_csv(tmp_path / "r.csv", rows)
+    with pytest.raises(cramp.InputError) as from_file:
+        cramp.load_records(path)
+    with pytest.raises(cramp.InputError) as from_frame:
+        cramp.load_records(pd.DataFrame(rows))
+    label = "<race records DataFrame>"
+    assert [p.replace(str(path), label) for p in from_file.value.problems] == \
+        from_frame.value.problems
+    assert any("row 2, column cramped: must be 0 or 1" in p for p in from_frame.value.problems)
+
+
+def test_dataframe_missing_values_and_booleans_are_read_as_a_file_would_be(tmp_path):
+    frame = pd.DataFrame([record(ck_pre_u_per_l=150.0), record(runner_id="B", cramped=1)])
+    frame["ck_pre_u_per_l"] = frame["ck_pre_u_per_l"].astype(float)  # NaN for runner B
+    frame["cramped"] = frame["cramped"].astype(bool)
+    records = cramp.load_records(frame)
+    assert records.table["cramped"].tolist() == [0, 1]
+    assert np.isnan(records.table["ck_pre_u_per_l"].iloc[1])
+    path = tmp_path / "r.csv"
+    frame.astype({"cramped": int}).to_csv(path, index=False)
+    from_file = cramp.load_records(path).table
+    pd.testing.assert_frame_equal(records.table, from_file, check_dtype=False)
+    assert len(records.sha256) == 64
+    assert cramp.load_records(frame.copy()).sha256 == records.sha256
+
+
+# --- scenarios as objects --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def goal():
+    return cramp.Scenario.load("goal_marathon_runner")
+
+
+def test_replace_merges_a_table_and_is_validated(goal):
+    longer = goal.replace(runner={"taper_days": 21})
+    assert longer.spec.runners.attributes["taper_days"].a == 21
+    assert goal.spec.runners.attributes["taper_days"].a == 10  # the original is unchanged
+    with pytest.raises(cramp.InputError) as bad:
+        goal.replace(runner={"taper_days": -3})
+    assert "goal_marathon_runner.toml with changes: runner.taper_days" in bad.value.problems[0]
+
+
+def test_from_dict_runs_like_the_file(goal):
+    again = cramp.Scenario.from_dict(goal.document)
+    a, b = goal.run(draws=30), again.run(draws=30)
+    np.testing.assert_array_equal(a.dataset["risk"], b.dataset["risk"])
+
+
+def test_an_added_plan_leaves_the_others_unchanged(goal):
+    base = goal.run(draws=40, seed=2)
+    more = goal.with_intervention("slow", cramp.SlowerPace(6) + cramp.TaperDays(21)).run(
+        draws=40, seed=2)
+    assert list(more.table().index)[-1] == "slow" and more.table().index[0] == "baseline"
+    np.testing.assert_array_equal(base.dataset["risk"], more.dataset["risk"].isel(
+        intervention=slice(0, -1)))
+    assert "slow: 6% slower pace + 21-day taper" in more.dataset.attrs["added_interventions"]
+    with pytest.raises(cramp.InputError, match="already exists"):
+        goal.with_intervention("even pacing", cramp.EvenPacing())
+
+
+def test_result_table_conclusions_plots_and_save(goal, tmp_path):
+    result = goal.run(draws=40, seed=5)
+    table = result.table()
+    assert table.index[0] == "baseline" and len(table) == len(goal.spec.interventions)
+    assert (table["risk lo [%]"] <= table["risk mean [%]"]).all()
+    assert result.conclusions()[0].startswith("As planned")
+    fig, axes = plt.subplots(1, 3)
+    assert result.plot_risk(ax=axes[0]) is fig
+    assert result.plot_onset(axes=axes[1:]) is fig
+    with pytest.raises(ValueError, match="needs 2 axes"):
+        result.plot_risk_vs_time(axes=axes[0])
+    paths = result.save(tmp_path / "out")
+    assert sorted(p.name for p in paths.values()) == sorted(
+        ["result.nc", "comparison.json", "course.csv", "risk.png", "risk_vs_time.png",
+         "onset.png"])
+    assert json.loads(paths["json"].read_text())["scenario"] == goal.name
+    with pytest.raises(cramp.InputError, match="already exists"):
+        result.save(tmp_path / "out")
+    assert result.save(tmp_path / "out", force=True) == paths
+    provenance = result.provenance()["value"]
+    assert provenance["seed"] == 5 and provenance["scenario_sha256"] == goal.spec.sha256
+
+
+def test_run_rejects_too_few_draws(goal):
+    with pytest.raises(cramp.InputError, match="draws must be >= 2"):
+        goal.run(draws=1)
