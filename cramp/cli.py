@@ -402,8 +402,8 @@ def list_scenarios() -> None:
     """List the shipped scenarios (use their name with `cramp simulate`)."""
     import cramp
 
-    for stem, s in cramp.Scenario.shipped().items():
-        out.print(f"[bold]{stem}[/]: {s.name} ({', '.join(list(s.spec.interventions)[1:])})")
+    for stem, (title, plans) in cramp.Scenario.catalogue().items():
+        out.print(f"[bold]{stem}[/]: {title} ({', '.join(plans)})")
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

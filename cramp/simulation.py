@@ -21,9 +21,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-import xarray as xr
-
 from model.errors import InputError
 from model.priors import Priors, load_priors
 from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
@@ -31,6 +28,9 @@ from scenarios import spec as scenario_spec
 from scenarios.interventions import Intervention
 
 if TYPE_CHECKING:
+    import pandas as pd
+    import xarray as xr
+
     from cramp.fitting import Fit
 
 DEFAULT_DRAWS = 2000
@@ -76,6 +76,17 @@ class Scenario:
         return {path.stem: Scenario.load(path)
                 for path in sorted(scenario_spec.LIBRARY.glob("*.toml"))}
 
+    @staticmethod
+    def catalogue() -> dict[str, tuple[str, list[str]]]:
+        """The shipped scenarios' names, titles and plan names, read without validating them
+        (instant; `shipped()` validates each)."""
+        found = {}
+        for path in sorted(scenario_spec.LIBRARY.glob("*.toml")):
+            _, _, doc = scenario_spec.read_scenario_document(path)
+            found[path.stem] = (str(doc.get("name", path.stem)),
+                                [str(i.get("name", "")) for i in doc.get("intervention", [])])
+        return found
+
     def replace(self, **changes) -> Scenario:
         """A copy with top-level keys replaced; a table (dict) is merged into the existing one,
         e.g. ``replace(runner={"taper_days": 14}, seed=3)``. The result is validated again."""
@@ -113,6 +124,8 @@ class Scenario:
 
     def plans(self) -> pd.DataFrame:
         """The plans to compare, baseline first, with what each one changes."""
+        import pandas as pd
+
         return pd.DataFrame({"plan": list(self.spec.interventions),
                              "changes": [i.describe() for i in self.spec.interventions.values()]}
                             ).set_index("plan")
@@ -192,6 +205,8 @@ def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
         params = posterior_params(load_posterior(path), draws)
         return ParameterDraws(params, p, f"posterior {path}, {params.sizes['draw']} draws",
                               str(path), file_sha256([path]))
+    import xarray as xr
+
     tree = fit if isinstance(fit, xr.DataTree) else fit.posterior
     params = posterior_params(tree, draws)
     source = tree.attrs.get("data_source", "")

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import thermofeel
 import xarray as xr
 
 from model import onset_location
+from model.physiology import predicted_time_s, wbgt_from_weather_c
 from model.records import RaceRecords
 
-RIEGEL_EXPONENT = 1.06
 SEGMENT_KM = 1.0
 PACE_UNIT = 0.10
 EXCESS_UNIT_KM = 10.0
@@ -39,19 +38,6 @@ TAPER_REFERENCE_DAYS, TAPER_UNIT_DAYS = 7.0, 7.0
 
 # outcome codes
 NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN = 0, 1, 2
-
-
-def predicted_time_s(ref_time_s, ref_distance_km, distance_km):
-    """Riegel prediction of the time [s] over `distance_km` from a result at another distance."""
-    return np.asarray(ref_time_s) * (np.asarray(distance_km) / np.asarray(ref_distance_km)) ** (
-        RIEGEL_EXPONENT
-    )
-
-
-def wbgt_from_weather_c(temp_c, rh_pct):
-    """WBGT [degC] from air temperature [degC] and relative humidity [%] (no radiation term)."""
-    temp_k = np.asarray(temp_c, dtype=float) + 273.15
-    return np.asarray(thermofeel.calculate_wbgt_simple(temp_k, np.asarray(rh_pct, float))) - 273.15
 
 
 def heat_units(wbgt_c):

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import InputError
-from model.features import RIEGEL_EXPONENT
+from model.physiology import RIEGEL_EXPONENT
 
 CTL_DAYS, ATL_DAYS = 42.0, 7.0
 HISTORY_DAYS = 180

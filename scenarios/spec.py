@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import InputError
-from model.features import predicted_time_s, wbgt_from_weather_c
+from model.physiology import predicted_time_s, wbgt_from_weather_c
 from scenarios.interventions import (
     Baseline,
     Combined,

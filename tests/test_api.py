@@ -164,3 +164,12 @@ def test_result_table_conclusions_plots_and_save(goal, tmp_path):
 def test_run_rejects_too_few_draws(goal):
     with pytest.raises(cramp.InputError, match="draws must be >= 2"):
         goal.run(draws=1)
+
+
+def test_catalogue_lists_what_validated_loading_finds():
+    catalogue = cramp.Scenario.catalogue()
+    shipped = cramp.Scenario.shipped()
+    assert set(catalogue) == set(shipped) and len(shipped) >= 4
+    for stem, (title, plans) in catalogue.items():
+        assert title == shipped[stem].name
+        assert plans == list(shipped[stem].spec.interventions)[1:]

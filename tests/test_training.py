@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from model.activities import read_training_log
-from model.features import RIEGEL_EXPONENT
+from model.physiology import RIEGEL_EXPONENT
 from model.training_load import pmc, run_load, runner_profile, threshold_speed_kmh
 
 UTC = dt.UTC
