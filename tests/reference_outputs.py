@@ -1,0 +1,152 @@
+"""Reference outputs of the model and the simulator, stored before a refactor so that the refactor
+can show it gives the same numbers (issue 14): every shipped scenario simulated, a fixed-seed fit,
+the checks (per-runner likelihoods, cramp probabilities, onset check) and LOO at fixed parameters.
+
+`compute()` makes them with the code as it is; `tests/test_same_numbers.py` compares against the
+stored file. To store anew (only when a change is *meant* to change the numbers, and say why in
+the commit):  uv run python tests/reference_outputs.py --write
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+STORED = Path(__file__).with_name("reference") / "outputs.nc"
+SCENARIO_DRAWS = 60
+SURVIVAL_EVERY_KM = 5  # survival stored at every 5th segment (the file stays small)
+FIT = {"runners": 300, "seed": 3, "draws": 100, "tune": 150}
+CHECK_DRAWS = (2, 50)  # (chain, draw) of prior draws for the checks and LOO
+STORED_UNITS = 40  # runners / records whose check values are stored one by one
+LOGP_POINTS = 3  # points at which the log density and its gradient are stored
+
+
+def scenario_outputs() -> dict[str, xr.Dataset]:
+    import cramp
+
+    out = {}
+    for name in sorted(cramp.Scenario.catalogue()):
+        result = cramp.Scenario.load(name).run(draws=SCENARIO_DRAWS)
+        ds = result.dataset
+        out[f"simulate_{name}"] = xr.Dataset({
+            "risk": ds["risk"],
+            "expected_time_lost_s": ds["expected_time_lost_s"],
+            "planned_finish_time_s": ds["planned_finish_time_s"],
+            "survival": ds["survival"].isel(segment=slice(None, None, SURVIVAL_EVERY_KM)),
+        }).reset_coords(drop=True)
+    return out
+
+
+def cohort():
+    import cramp
+
+    table, splits = cramp.synthesize(FIT["runners"], FIT["seed"])
+    return cramp.load_records(table, splits=splits)
+
+
+def fit_outputs(records) -> xr.Dataset:
+    """The model's log density and its gradient at fixed points (deterministic arithmetic), and
+    a fixed-seed fit's posterior mean and sd per parameter (compared within Monte Carlo error:
+    HMC trajectories amplify last-bit differences, e.g. between CPUs)."""
+    import cramp
+    from model.features import build_features
+    from model.hazard_model import build_model
+    from model.priors import load_priors
+
+    model = build_model(build_features(records), load_priors())
+    logp, dlogp = model.compile_logp(), model.compile_dlogp()
+    start = model.initial_point()
+    rng = np.random.default_rng(FIT["seed"])
+    values, gradients = [], []
+    for _ in range(LOGP_POINTS):
+        point = {k: v + rng.normal(0.0, 0.1, np.shape(v)) for k, v in start.items()}
+        values.append(float(logp(point)))
+        gradients.append(np.asarray(dlogp(point)))
+    summary = cramp.fit(records, draws=FIT["draws"], tune=FIT["tune"], seed=FIT["seed"]).summary()
+    return xr.Dataset({
+        "logp": ("point", values),
+        "dlogp": (("point", "value"), np.stack(gradients)),
+        **{column: ("parameter", summary[column].to_numpy(float))
+           for column in ("mean", "sd", "ess_bulk")},
+    }, coords={"parameter": summary.index.to_numpy(str)})
+
+
+def check_params(records) -> xr.Dataset:
+    """Prior draws reshaped to (chain, draw), with race effects, as the checks take them."""
+    from model.kernel import prior_draws
+    from model.priors import load_priors
+
+    chains, draws = CHECK_DRAWS
+    flat = prior_draws(load_priors(), chains * draws, FIT["seed"])
+    races = sorted(records.table["race_id"].unique())
+    rng = np.random.default_rng(FIT["seed"])
+    effect = flat["race_sd"].to_numpy()[:, None] * rng.standard_normal((chains * draws,
+                                                                         len(races)))
+    flat["race_effect"] = (("draw", "race"), effect)
+    index = xr.Coordinates.from_pandas_multiindex(
+        __import__("pandas").MultiIndex.from_product([range(chains), range(draws)],
+                                                    names=["chain", "sample"]), "draw")
+    return flat.assign_coords(index).unstack("draw").rename(sample="draw")
+
+
+def check_outputs(records) -> xr.Dataset:
+    from model.checks import (
+        cramp_probability_by_record,
+        loo_binary,
+        onset_check,
+        runner_log_likelihood,
+    )
+    from model.features import build_features
+
+    features = build_features(records)
+    params = check_params(records)
+    stacked = params.stack(sample=("chain", "draw")).reset_index("sample", drop=True).rename(
+        sample="draw")
+    full = runner_log_likelihood(features, params).transpose("chain", "draw", "runner")
+    binary = runner_log_likelihood(features, params, kind="binary").transpose(
+        "chain", "draw", "runner")
+    probability = cramp_probability_by_record(features, stacked)
+    onsets = onset_check(features, stacked)
+    loo = loo_binary(full, binary, "hazard model")
+    first = {"runner": slice(0, STORED_UNITS)}
+    return xr.Dataset({
+        # every unit enters the totals; the first STORED_UNITS are stored one by one
+        "runner_ll_full": full.isel(first).reset_coords(drop=True),
+        "runner_ll_full_total": full.sum("runner").reset_coords(drop=True),
+        "runner_ll_binary": binary.isel(first).reset_coords(drop=True),
+        "runner_ll_binary_total": binary.sum("runner").reset_coords(drop=True),
+        "cramp_probability": probability.isel(record=slice(0, STORED_UNITS)).reset_coords(
+            drop=True).rename(draw="sample"),
+        "cramp_probability_total": probability.sum("record").reset_coords(drop=True).rename(
+            draw="sample"),
+        "loo_elpd_pointwise": ("runner", np.asarray(loo.elpd_i).ravel()[:STORED_UNITS]),
+        "loo_pareto_k": ("runner", np.asarray(loo.pareto_k).ravel()[:STORED_UNITS]),
+        "loo_elpd": float(loo.elpd),
+        **{f"onset_check_{k}": v.reset_coords(drop=True) for k, v in onsets.data_vars.items()},
+    })
+
+
+def compute() -> xr.DataTree:
+    records = cohort()
+    nodes = {**scenario_outputs(), "fit": fit_outputs(records), "checks": check_outputs(records)}
+    return xr.DataTree.from_dict({f"/{k}": v for k, v in nodes.items()})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--write", action="store_true", help="store the outputs anew")
+    args = parser.parse_args()
+    tree = compute()
+    if args.write:
+        STORED.parent.mkdir(exist_ok=True)
+        tree.to_netcdf(STORED, engine="h5netcdf")
+        print(f"wrote {STORED} ({STORED.stat().st_size / 1e3:.0f} kB)")
+    else:
+        print(tree)
+
+
+if __name__ == "__main__":
+    main()
