@@ -135,6 +135,7 @@ def synth(
     """Write a synthetic cohort drawn from the model with known true coefficients, plus its
     per-km splits (<out>_splits.csv)."""
     from model.provenance import check_writable, write_atomic
+    from model.specification import MARATHON_KM
     from model.synth import DEFAULT_TRUTH, synthesize
 
     if runners < 1:
@@ -143,7 +144,7 @@ def synth(
     for path in (out_path, splits_path):
         check_writable(path, force)
     records, splits = synthesize(
-        runners, seed, distances_km=tuple(distance_km or [42.195]), n_races=races
+        runners, seed, distances_km=tuple(distance_km or [MARATHON_KM]), n_races=races
     )
     write_atomic(out_path, lambda tmp: records.to_csv(tmp, index=False))
     write_atomic(splits_path, lambda tmp: splits.to_csv(tmp, index=False))
@@ -184,11 +185,12 @@ def fit(
     """Fit the hazard model to logged race records and write the posterior."""
     import cramp
     from model import onset_location
-    from model.features import ONSET_UNKNOWN, build_features
+    from model.features import build_features
     from model.fit import ADAPTATIONS
     from model.hazard_model import onset_windows
     from model.posterior import INTERVAL_KIND, INTERVAL_PROB
     from model.provenance import check_writable
+    from model.specification import ONSET_UNKNOWN
 
     for name, value in (("--draws", draws), ("--tune", tune), ("--chains", chains)):
         if value < 1:

@@ -159,8 +159,8 @@ class Fit:
         import arviz as az
 
         from model.checks import cramp_probability_by_record
-        from model.features import NO_CRAMP
         from model.plots import calibration_tree
+        from model.specification import NO_CRAMP
 
         cramped = (self.features["outcome"] != NO_CRAMP).to_numpy()
         probability = cramp_probability_by_record(

@@ -12,8 +12,9 @@ import xarray as xr
 
 from model.errors import InputError
 from model.posterior import INTERVAL_PROB
-from model.priors import FACTORS, Priors, load_priors
+from model.priors import Priors, load_priors
 from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
+from model.specification import FACTORS
 
 
 def _priors(priors: Priors | str | Path | None) -> Priors:

@@ -18,13 +18,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from model.features import (
-    CK_REFERENCE_U_PER_L,
-    NO_CRAMP,
-    ONSET_KNOWN,
-    ONSET_UNKNOWN,
-    at_risk_before_onset,
-)
+from model.features import at_risk_before_onset
 from model.hazard_model import (
     N_NODES_DAMAGE,
     N_NODES_RUNNER,
@@ -32,6 +26,15 @@ from model.hazard_model import (
 )
 from model.kernel import cell_log_rate
 from model.quadrature import gauss_hermite_normal
+from model.specification import (
+    LN2,
+    NO_CRAMP,
+    ONSET_KNOWN,
+    ONSET_UNKNOWN,
+    damage_from_log_ck,
+    log_ck_from_damage,
+    mean_log_ck,
+)
 
 DRAW_CHUNK = 50
 
@@ -70,13 +73,13 @@ def _node_multipliers(features: xr.Dataset, params: xr.Dataset, n_runner: int, n
     solo = ~measured & xr.DataArray(single_race(features["runner_index"].to_numpy()),
                                     dims="record")
     beta_damage = params["beta"].sel(factor="muscle_damage", drop=True)
-    mean_log_ck = params["ck_log_mean"] + params["ck_taper_effect"] * features["taper"]
-    damage_spread = beta_damage * params["ck_log_sd"] / np.log(2.0)
+    mean = mean_log_ck(params["ck_log_mean"], params["ck_taper_effect"], features["taper"])
+    damage_spread = beta_damage * params["ck_log_sd"] / LN2
     sd = xr.where(solo, np.sqrt(params["runner_sd"] ** 2 + damage_spread**2), params["runner_sd"])
     runner = np.exp(sd * xr.DataArray(z_u, dims="node"))
-    log_ck = mean_log_ck + xr.where(solo, 0.0, params["ck_log_sd"] * xr.DataArray(
+    log_ck = mean + xr.where(solo, 0.0, params["ck_log_sd"] * xr.DataArray(
         z_d, dims="damage_node"))
-    unmeasured = (log_ck - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0)
+    unmeasured = damage_from_log_ck(log_ck)
     level = xr.where(measured, damage.fillna(0.0), unmeasured)
     weight = xr.where(measured | solo, xr.DataArray(np.r_[1.0, np.zeros(n_damage - 1)],
                                                     dims="damage_node"),
@@ -147,8 +150,8 @@ def _unknown_onset_likelihood(features, params, lam) -> xr.DataArray:
 
 def _ck_log_likelihood(features, params) -> xr.DataArray:
     """log density of each measured ln CK under the mediator model (0 where not measured)."""
-    log_ck = features["muscle_damage"] * np.log(2.0) + np.log(CK_REFERENCE_U_PER_L)
-    mean = params["ck_log_mean"] + params["ck_taper_effect"] * features["taper"]
+    log_ck = log_ck_from_damage(features["muscle_damage"])
+    mean = mean_log_ck(params["ck_log_mean"], params["ck_taper_effect"], features["taper"])
     sd = params["ck_log_sd"]
     density = -0.5 * ((log_ck - mean) / sd) ** 2 - np.log(sd) - 0.5 * np.log(2 * np.pi)
     return density.fillna(0.0)

@@ -28,28 +28,20 @@ import xarray as xr
 from model import onset_location
 from model.physiology import predicted_time_s, wbgt_from_weather_c
 from model.records import RaceRecords
-
-SEGMENT_KM = 1.0
-PACE_UNIT = 0.10
-EXCESS_UNIT_KM = 10.0
-HEAT_REFERENCE_C, HEAT_UNIT_C = 15.0, 5.0
-CK_REFERENCE_U_PER_L = 70.0
-TAPER_REFERENCE_DAYS, TAPER_UNIT_DAYS = 7.0, 7.0
-
-# outcome codes
-NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN = 0, 1, 2
-
-
-def heat_units(wbgt_c):
-    return (np.asarray(wbgt_c, dtype=float) - HEAT_REFERENCE_C) / HEAT_UNIT_C
-
-
-def damage_units(ck_pre_u_per_l):
-    return np.log2(np.asarray(ck_pre_u_per_l, dtype=float) / CK_REFERENCE_U_PER_L)
-
-
-def taper_units(taper_days):
-    return (np.asarray(taper_days, dtype=float) - TAPER_REFERENCE_DAYS) / TAPER_UNIT_DAYS
+from model.specification import (
+    HEAT_REFERENCE_C,
+    NO_CRAMP,
+    ONSET_KNOWN,
+    ONSET_UNKNOWN,
+    PACE_UNIT,
+    SEGMENT_KM,
+    TAPER_REFERENCE_DAYS,
+    damage_units,
+    excess_distance_units,
+    heat_units,
+    log_distance_10km,
+    taper_units,
+)
 
 
 def segment_grid(reached_km: np.ndarray, n_segments: int | None = None):
@@ -84,16 +76,6 @@ def cumulative_relative_pace(predicted_race_time_s, race_distance_km, start_km, 
     # nothing run yet in the first segment (0/0): on ability
     ratio = np.where(np.isfinite(ratio), ratio, 1.0)
     return (ratio - 1.0) / PACE_UNIT
-
-
-def excess_distance_units(start_km, end_km, longest_run_km):
-    mid = 0.5 * (start_km + end_km)
-    return np.maximum(0.0, mid - np.asarray(longest_run_km, float)[:, None]) / EXCESS_UNIT_KM
-
-
-def log_distance_10km(start_km, end_km):
-    mid = np.maximum(0.5 * (start_km + end_km), 0.05)
-    return np.log(mid / 10.0)
 
 
 def build_features(records: RaceRecords) -> xr.Dataset:

@@ -11,11 +11,16 @@ import nutpie
 import pandas as pd
 import xarray as xr
 
-from model.features import ONSET_KNOWN, ONSET_UNKNOWN
-from model.hazard_model import FACTOR_ATTRS, build_model, onset_windows
+from model.hazard_model import build_model, compile_for_nutpie, onset_windows
 from model.posterior import INTERVAL_KIND, INTERVAL_PROB, REPORTED
-from model.priors import FACTORS, Priors
+from model.priors import Priors
 from model.provenance import provenance_attrs
+from model.specification import (
+    FACTOR_MEANING,
+    FACTORS,
+    ONSET_KNOWN,
+    ONSET_UNKNOWN,
+)
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -68,7 +73,7 @@ def fit(
     (`choose_adaptation`)."""
     adaptation = choose_adaptation(features.sizes["record"], adaptation)
     model = build_model(features, priors)
-    compiled = nutpie.compile_pymc_model(model)
+    compiled = compile_for_nutpie(model)
     tree = nutpie.sample(
         compiled,
         draws=draws,
@@ -85,7 +90,7 @@ def fit(
     posterior = posterior.drop_vars(["runner_scale"], errors="ignore")
     posterior = posterior.assign_coords(
         factor_unit=("factor", [priors[f].unit for f in FACTORS]),
-        factor_sign=("factor", [FACTOR_ATTRS[f] for f in FACTORS]),
+        factor_sign=("factor", [FACTOR_MEANING[f] for f in FACTORS]),
     )
     posterior["beta"].attrs.update(
         description="log hazard ratio per unit of each factor (cloglog link, per km)",

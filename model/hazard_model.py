@@ -40,13 +40,7 @@ import pytensor
 import pytensor.tensor as pt
 import xarray as xr
 
-from model.features import (
-    CK_REFERENCE_U_PER_L,
-    NO_CRAMP,
-    ONSET_KNOWN,
-    ONSET_UNKNOWN,
-    at_risk_before_onset,
-)
+from model.features import at_risk_before_onset
 from model.likelihood import (
     LOCATED,
     MEASURED,
@@ -57,30 +51,25 @@ from model.likelihood import (
     KernelData,
     hazard_loglik,
 )
-from model.priors import FACTORS, Priors
+from model.priors import Priors
 from model.quadrature import gauss_hermite_normal
+from model.specification import (
+    CELL_FACTORS,
+    FACTORS,
+    FIT_QUADRATURE,
+    LN2,
+    LOG_CK_REFERENCE,
+    NO_CRAMP,
+    ONSET_KNOWN,
+    ONSET_UNKNOWN,
+    RECORD_FACTORS,
+    log_ck_from_damage,
+)
 
-# Reproducibility: with numba's fastmath the sampler's compiled log-density differed in the last
-# bits between a fresh compile and one loaded from pytensor's cache, and HMC amplifies that into
-# different draws for the same seed (the first fit on a machine disagreed with every later one).
-# IEEE arithmetic makes fresh and cached code agree.
-pytensor.config.numba__fastmath = False
-
-CELL_FACTORS = ("relative_pace", "excess_distance", "heat")
-RECORD_FACTORS = ("muscle_damage", "taper", "cramp_history")
-N_NODES_RUNNER = 9
-N_NODES_DAMAGE = 5
+N_NODES_RUNNER = FIT_QUADRATURE.effect_nodes
+N_NODES_DAMAGE = FIT_QUADRATURE.damage_nodes
 WINDOW_LOG_WEIGHT = -36.0
 _MASKED_LOG_RATE = -1000.0  # exp() of this is exactly 0 in float64: masked cells add nothing
-
-FACTOR_ATTRS = {
-    "relative_pace": "per 10% faster than ability over the race so far; + raises risk",
-    "excess_distance": "per 10 km beyond the longest training run; + raises risk",
-    "muscle_damage": "per doubling of pre-race CK above 70 U/L; + raises risk",
-    "taper": "per 7 days of taper beyond 7 days (direct effect); - lowers risk",
-    "heat": "per 5 degC WBGT above 15 degC; + raises risk",
-    "cramp_history": "history of race cramps (0/1); + raises risk",
-}
 
 
 @dataclass
@@ -171,7 +160,7 @@ def prepare(features: xr.Dataset) -> ModelData:
         n_runner=features.sizes["runner"],
         n_race=features.sizes["race"],
         damage_observed=observed,
-        log_ck_observed=np.log(CK_REFERENCE_U_PER_L) + np.log(2.0) * damage[observed],
+        log_ck_observed=log_ck_from_damage(damage[observed]),
         taper_units=features["taper"].to_numpy(),
     )
 
@@ -189,6 +178,19 @@ def onset_windows(features: xr.Dataset):
     first = np.where(located, np.argmax(kept, axis=1), 0)
     last = np.where(located, kept.shape[1] - 1 - np.argmax(kept[:, ::-1], axis=1), -1)
     return located, first, last
+
+
+def compile_for_nutpie(model: pm.Model):
+    """nutpie's compiled log density of `model`, with IEEE arithmetic (no fastmath).
+
+    With numba's fastmath the sampler's compiled log-density differed in the last bits between a
+    fresh compile and one loaded from pytensor's cache, and HMC amplifies that into different
+    draws for the same seed (the first fit on a machine disagreed with every later one). The flag
+    is set for this compile only, not for the user's whole process."""
+    import nutpie
+
+    with pytensor.config.change_flags(numba__fastmath=False):
+        return nutpie.compile_pymc_model(model)
 
 
 def build_model(
@@ -318,8 +320,7 @@ def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> Kerne
         logw_runner=logw_u,
         z_damage=z_d,
         logw_damage=logw_d,
-        damage_offset=np.array([-np.log(CK_REFERENCE_U_PER_L) / np.log(2.0)
-                                - d.centres["muscle_damage"]]),
+        damage_offset=np.array([-LOG_CK_REFERENCE / LN2 - d.centres["muscle_damage"]]),
     )
 
 

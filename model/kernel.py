@@ -8,8 +8,14 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from model.priors import FACTORS, Priors
+from model.priors import Priors
 from model.quadrature import gauss_hermite_normal
+from model.specification import (
+    FACTORS,
+    PREDICT_QUADRATURE,
+    damage_from_log_ck,
+    latent_log_ck,
+)
 
 RECORD_DIMS = ("record",)
 
@@ -70,8 +76,11 @@ def prior_draws(priors: Priors, n_draws: int, seed: int) -> xr.Dataset:
     )
 
 
-def predict_cramp_probability(features: xr.Dataset, params: xr.Dataset, *, n_nodes: int = 15,
-                              n_damage_nodes: int = 9) -> xr.DataArray:
+def predict_cramp_probability(
+    features: xr.Dataset, params: xr.Dataset, *,
+    n_nodes: int = PREDICT_QUADRATURE.effect_nodes,
+    n_damage_nodes: int = PREDICT_QUADRATURE.damage_nodes,
+) -> xr.DataArray:
     """P(cramp during the race) for new runners in a new race, per parameter draw.
 
     The runner and race effects of someone not in the data are unknown: they are integrated over
@@ -79,8 +88,6 @@ def predict_cramp_probability(features: xr.Dataset, params: xr.Dataset, *, n_nod
     measured over the mediator model's ln CK ~ Normal(ck_log_mean + ck_taper_effect * taper,
     ck_log_sd), both by Gauss-Hermite quadrature. `params` is a posterior (or prior) with a
     `draw` dim (stack chain and draw first)."""
-    from model.features import CK_REFERENCE_U_PER_L
-
     z, logw = gauss_hermite_normal(n_nodes)
     z_ck, logw_ck = gauss_hermite_normal(n_damage_nodes)
     node = xr.DataArray(z, dims="node")
@@ -90,9 +97,9 @@ def predict_cramp_probability(features: xr.Dataset, params: xr.Dataset, *, n_nod
     base = features.assign(muscle_damage=damage.fillna(0.0))
     cumulative = np.exp(cell_log_rate(base, params)).sum("segment")  # u = 0, damage 0 if unknown
     sd = np.sqrt(params["runner_sd"] ** 2 + params["race_sd"] ** 2)
-    log_ck = (params["ck_log_mean"] + params["ck_taper_effect"] * features["taper"]
-              + params["ck_log_sd"] * xr.DataArray(z_ck, dims="damage_node"))
-    unmeasured = (log_ck - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0)
+    unmeasured = damage_from_log_ck(latent_log_ck(
+        params["ck_log_mean"], params["ck_taper_effect"], features["taper"], params["ck_log_sd"],
+        xr.DataArray(z_ck, dims="damage_node")))
     beta_damage = params["beta"].sel(factor="muscle_damage", drop=True)
     survival = xr.where(
         measured,

@@ -55,7 +55,7 @@ from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
 from model import vector_math as vm
-from model.features import NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN
+from model.specification import NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN
 
 LN2 = 0.6931471805599453
 LOCATED = ONSET_UNKNOWN + 1  # the kernel's fourth outcome code: unknown onset, located by splits

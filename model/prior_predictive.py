@@ -6,12 +6,15 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from model.features import CK_REFERENCE_U_PER_L
 from model.kernel import cell_log_rate, cramp_probability, onset_distribution, prior_draws
 from model.priors import Priors
+from model.specification import (
+    MARATHON_KM,
+    damage_from_log_ck,
+)
 from model.synth import draw_field, field_features, field_log_ck
 
-FIELDS_KM = {"marathon": 42.195, "ultra_56km": 56.0}
+FIELDS_KM = {"marathon": MARATHON_KM, "ultra_56km": 56.0}
 DRAW_CHUNK = 50
 
 
@@ -59,7 +62,7 @@ def _score_field(field, base: xr.Dataset, params: xr.Dataset):
     log_ck = field_log_ck(
         field, params["ck_log_mean"], params["ck_log_sd"], params["ck_taper_effect"]
     )
-    damage = (log_ck - np.log(CK_REFERENCE_U_PER_L)) / np.log(2.0)
+    damage = damage_from_log_ck(log_ck)
     features = base.assign(muscle_damage=damage)
     extra = params["runner_sd"] * xr.DataArray(
         field.z_runner[field.runner_index], dims="record"

@@ -8,18 +8,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from model.errors import InputError
+from model.specification import FACTORS
 
 DEFAULT_PRIORS_PATH = Path(__file__).with_name("priors.toml")
 
-#: The six factors of the hazard, in the order of the posterior's `factor` dimension.
-FACTORS: tuple[str, ...] = (
-    "relative_pace",
-    "excess_distance",
-    "muscle_damage",
-    "taper",
-    "heat",
-    "cramp_history",
-)
 BASELINE = ("log_hazard_per_km", "distance_shape")
 HETEROGENEITY = ("runner_sd", "race_sd")
 MEDIATOR = ("ck_log_mean", "ck_log_sd", "ck_taper_effect")

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import InputError
+from model.physiology import predicted_time_s
 
 REQUIRED = (
     "runner_id",
@@ -254,7 +255,7 @@ def _check_consistency(
             "given for a row with cramped = 0",
         )
     # A runner's ability implies a finishing time; more than 3x off is a data error, not pacing.
-    predicted = numeric["ref_time_s"] * (reached / numeric["ref_distance_km"]) ** 1.06
+    predicted = predicted_time_s(numeric["ref_time_s"], numeric["ref_distance_km"], reached)
     ratio = predicted / numeric["race_time_s"]
     report(
         (ratio < 1 / 3) | (ratio > 3),

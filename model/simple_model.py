@@ -13,8 +13,9 @@ import pymc as pm
 import xarray as xr
 from scipy.special import expit, log_expit
 
-from model.features import NO_CRAMP
-from model.priors import FACTORS, Priors
+from model.hazard_model import compile_for_nutpie
+from model.priors import Priors
+from model.specification import FACTORS, NO_CRAMP
 
 COVARIATES = (*FACTORS, "damage_missing", "log_distance_10km")
 
@@ -85,6 +86,6 @@ def fit_simple_model(features: xr.Dataset, priors: Priors, *, draws: int = 1000,
                      tune: int = 1000, chains: int = 2, seed: int = 0) -> xr.DataTree:
     import nutpie
 
-    compiled = nutpie.compile_pymc_model(build_simple_model(features, priors))
+    compiled = compile_for_nutpie(build_simple_model(features, priors))
     return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, cores=chains,
                          seed=seed, progress_bar=False)

@@ -17,16 +17,20 @@ import xarray as xr
 
 from model.features import (
     cumulative_relative_pace,
-    damage_units,
-    excess_distance_units,
     features_dataset,
-    heat_units,
     predicted_time_s,
     segment_grid,
-    taper_units,
 )
 from model.kernel import cell_log_rate
-from model.priors import FACTORS
+from model.specification import (
+    FACTORS,
+    MARATHON_KM,
+    damage_units,
+    excess_distance_units,
+    heat_units,
+    latent_log_ck,
+    taper_units,
+)
 
 DEFAULT_TRUTH = {
     "beta": dict(zip(FACTORS, (0.6, 0.5, 0.35, -0.2, 0.15, 0.9), strict=True)),
@@ -79,7 +83,7 @@ def draw_field(
     n_records: int,
     rng: np.random.Generator,
     *,
-    distances_km: tuple[float, ...] = (42.195,),
+    distances_km: tuple[float, ...] = (MARATHON_KM,),
     n_races: int | None = None,
     wbgt_range_c: tuple[float, float] = (8.0, 28.0),
 ) -> Field:
@@ -97,7 +101,7 @@ def draw_field(
     )
     history = (rng.random(n_runners) < 0.3)[runner].astype(float)
     distance = race_distance[race]
-    ref_time = marathon_time[runner] * (REF_DISTANCE_KM / 42.195) ** 1.06
+    ref_time = predicted_time_s(marathon_time[runner], MARATHON_KM, REF_DISTANCE_KM)
     ref_time *= np.exp(rng.normal(0, 0.03, n_records))  # form on the day of the reference race
     longest = np.clip(rng.normal(0.72 * np.minimum(distance, 60), 5.0), 10.0, None).round(1)
     taper_days = rng.integers(2, 22, n_records).astype(float)
@@ -133,7 +137,7 @@ def field_log_ck(field: Field, ck_log_mean, ck_log_sd, ck_taper_effect):
     DataArray over `record` (and any dims of the parameters, e.g. draw)."""
     taper = xr.DataArray(taper_units(field.taper_days), dims="record")
     z_ck = xr.DataArray(field.z_ck, dims="record")
-    return ck_log_mean + ck_taper_effect * taper + ck_log_sd * z_ck
+    return latent_log_ck(ck_log_mean, ck_taper_effect, taper, ck_log_sd, z_ck)
 
 
 def field_features(field: Field, muscle_damage: np.ndarray) -> xr.Dataset:
@@ -166,7 +170,7 @@ def synthesize(
     seed: int,
     truth: dict | None = None,
     *,
-    distances_km: tuple[float, ...] = (42.195,),
+    distances_km: tuple[float, ...] = (MARATHON_KM,),
     n_races: int | None = None,
     ck_measured_fraction: float = 0.6,
     onset_known_fraction: float = 0.75,

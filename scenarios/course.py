@@ -21,22 +21,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.features import (
+from model.features import cumulative_relative_pace, predicted_time_s, segment_grid
+from model.specification import (
+    CELL_FACTORS,
     CK_REFERENCE_U_PER_L,
-    cumulative_relative_pace,
+    LN2,
+    LOG_CK_REFERENCE,
     excess_distance_units,
     heat_units,
     log_distance_10km,
-    predicted_time_s,
-    segment_grid,
     taper_units,
 )
 from scenarios.interventions import Plan
 from scenarios.population import RunnerBlock
 from scenarios.spec import Course, Scenario
 
-#: rows of `PlannedRace.cell_x`, the per-cell features with a coefficient in `beta`
-CELL_FACTORS = ("relative_pace", "excess_distance", "heat")
 #: rows of `PlannedRace.runner_x`, see `runner_terms`
 RUNNER_TERMS = ("damage_offset", "damage_ck_mean", "damage_ck_taper", "damage_ck_sd", "taper",
                 "cramp_history", "effect")
@@ -141,7 +140,8 @@ def plan_race(scenario: Scenario, plan: Plan, block: RunnerBlock,
     loss = scenario.time_loss
     loss_if_onset = loss.stop_s + loss.slowdown_pct / 100.0 * (finish[None, :] - mid_elapsed)
     return PlannedRace(
-        cell_x=np.stack([pace, excess, heat]),
+        cell_x=np.stack([{"relative_pace": pace, "excess_distance": excess, "heat": heat}[name]
+                         for name in CELL_FACTORS]),
         runner_x=runner_terms(block, plan),
         loss_if_onset_s=loss_if_onset,
         finish_time_s=finish,
@@ -178,9 +178,9 @@ def runner_terms(block: RunnerBlock, plan: Plan) -> np.ndarray:
                             else np.full(block.size, plan.taper_set_days))
     taper = taper_units(taper_days)
     measured = np.isfinite(block.ck_pre_u_per_l)
-    ln2 = np.log(2.0)
+    ln2 = LN2
     offset = np.where(measured, np.log(np.where(measured, block.ck_pre_u_per_l, 1.0)
-                                       / CK_REFERENCE_U_PER_L), -np.log(CK_REFERENCE_U_PER_L))
+                                       / CK_REFERENCE_U_PER_L), -LOG_CK_REFERENCE)
     return np.stack([
         offset / ln2,
         (~measured) / ln2,

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from model.quadrature import gauss_hermite_normal
+from model.specification import PREDICT_QUADRATURE
 from scenarios.spec import Runners
 
 BLOCK_RUNNERS = 2048
-N_NODES_EFFECT = 15  # single runner: quadrature nodes over the runner + race-day effect
-N_NODES_CK = 9  # single runner without a CK measurement: nodes over ln CK
+# a single runner is integrated over the runner + race-day effect and an unmeasured ln CK
+N_NODES_EFFECT = PREDICT_QUADRATURE.effect_nodes
+N_NODES_CK = PREDICT_QUADRATURE.damage_nodes
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import numpy as np
 
 from model.errors import InputError
 from model.physiology import predicted_time_s, wbgt_from_weather_c
+from model.specification import MARATHON_KM
 from scenarios.interventions import (
     Baseline,
     Combined,
@@ -299,7 +300,7 @@ def _pace_s_per_km(text: object) -> float | None:
 def _course(race: object, p: _Problems) -> Course:
     if not isinstance(race, dict):
         p.add("race", "missing table [race] (distance_km, start_time)")
-        return Course(42.195, 9.0, np.zeros(0), np.zeros(0))
+        return Course(MARATHON_KM, 9.0, np.zeros(0), np.zeros(0))
     given = race.get("distance_km")
     if isinstance(given, int | float) and not isinstance(given, bool) and given <= 0:
         p.add("race.distance_km", "must be > 0", given)

@@ -11,10 +11,9 @@ from model.checks import (
     onset_check,
     runner_log_likelihood,
 )
-from model.features import NO_CRAMP
 from model.hazard_model import build_model
 from model.kernel import prior_draws
-from model.priors import FACTORS
+from model.specification import FACTORS, NO_CRAMP
 
 
 def params_dataset(p=PARAMS, n_draws=1) -> xr.Dataset:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from model.priors import FACTORS
+from model.specification import FACTORS
 
 
 def cramp(*args, cwd):

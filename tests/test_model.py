@@ -7,8 +7,8 @@ from scipy import integrate, stats
 
 from model.features import build_features
 from model.hazard_model import build_model
-from model.priors import FACTORS
 from model.records import load_records
+from model.specification import FACTORS
 
 PARAMS = {"beta": np.array([0.6, 0.5, 0.35, -0.2, 0.15, 0.9]), "log_h10": -5.5,
           "shape": 0.9, "runner_sd": 0.7, "race_sd": 0.4, "race_z": np.array([0.8, -1.1]),
@@ -186,3 +186,14 @@ def test_partially_non_centred_race_effects_have_the_intended_prior(tiny, priors
     # effect / race_sd is standard normal whatever the centring weight (4 SE tolerances)
     np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=4 / np.sqrt(4000))
     np.testing.assert_allclose(z.std(axis=0), 1.0, atol=4 / np.sqrt(2 * 4000))
+
+
+def test_importing_the_model_changes_no_global_configuration():
+    import subprocess
+    import sys
+
+    code = ("import pytensor; before = pytensor.config.numba__fastmath\n"
+            "import model.hazard_model, model.fit\n"
+            "assert pytensor.config.numba__fastmath == before, 'changed at import'")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-1500:]

@@ -6,10 +6,11 @@ segment is known to the test."""
 import numpy as np
 import pytest
 
-from model.features import NO_CRAMP, ONSET_KNOWN, build_features
+from model.features import build_features
 from model.hazard_model import WINDOW_LOG_WEIGHT
 from model.onset_location import DRIFT_SD_GRID
 from model.records import RaceRecords
+from model.specification import NO_CRAMP, ONSET_KNOWN
 from model.synth import CRAMP_SLOWDOWN, KM_PACE_SD, synthesize
 
 

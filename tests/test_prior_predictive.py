@@ -58,8 +58,8 @@ def test_prior_check_command_writes_outputs_and_json(tmp_path):
 def test_prediction_for_new_runners_matches_monte_carlo():
     """The quadrature over unknown runner/race effects and unmeasured CK agrees with brute-force
     Monte Carlo over the same distributions (within 4 Monte Carlo standard errors)."""
-    from model.features import CK_REFERENCE_U_PER_L
     from model.kernel import predict_cramp_probability
+    from model.specification import CK_REFERENCE_U_PER_L
     from model.synth import draw_field, field_features, truth_dataset
 
     rng = np.random.default_rng(3)

@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from model.errors import InputError
-from model.priors import BASELINE, FACTORS, load_priors
+from model.priors import BASELINE, load_priors
+from model.specification import FACTORS
 
 
 def test_every_prior_cites_evidence_and_shows_arithmetic(priors):

@@ -10,8 +10,8 @@ import pytest
 from model.features import build_features
 from model.fit import fit
 from model.kernel import prior_draws
-from model.priors import FACTORS
 from model.records import RaceRecords
+from model.specification import FACTORS
 from model.synth import synthesize
 
 REPLICATIONS = 20

@@ -11,10 +11,10 @@ import pytest
 import xarray as xr
 
 from model.errors import InputError
-from model.features import NO_CRAMP, features_dataset
+from model.features import features_dataset
 from model.hazard_model import build_model
 from model.kernel import prior_draws
-from model.priors import FACTORS
+from model.specification import FACTORS, NO_CRAMP
 from scenarios.compare import comparison, onset_probability
 from scenarios.course import Segments, plan_race
 from scenarios.interventions import SlowerPace, TaperDays

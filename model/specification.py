@@ -1,0 +1,136 @@
+"""The cramp hazard, specified once. Every part of the project reads this module: the PyMC model,
+the numba likelihood, the forward evaluation, the checks, the simulator, the prior predictive and
+the synthetic cohorts.
+
+A discrete-time hazard over 1 km segments with a complementary log-log link and a log(segment
+length) offset, for runner-race r in segment s:
+
+    -log(1 - h_rs) = exp(eta_rs)
+    eta_rs = alpha + race + runner + sum_f beta_f x_f,rs + k * ln(km_rs / 10 km) + ln(length_rs)
+
+What is specified here:
+- the factors x_f: their order (the posterior's `factor` dimension), whether each varies along
+  the course (a *cell* factor) or once per runner-race (a *record* factor), what one unit means
+  and the sign convention, and the unit conversions from what is measured;
+- the baseline's shape term ln(km / 10 km);
+- the CK mediator: pre-race damage in doublings of CK over 70 U/L; when CK was not measured, ln CK
+  ~ Normal(ck_log_mean + ck_taper_effect * taper, ck_log_sd), so a longer taper also acts through
+  lower damage;
+- the outcome codes of a runner-race;
+- the quadrature rules that integrate the unknown runner effect and unmeasured CK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MARATHON_KM = 42.195
+SEGMENT_KM = 1.0
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One factor of the hazard: `level` "cell" varies along the course, "record" is constant
+    within a runner-race; `meaning` is what one unit is and which sign raises the risk."""
+
+    name: str
+    level: str
+    meaning: str
+
+
+FACTOR_SPECS: tuple[Factor, ...] = (
+    Factor("relative_pace", "cell",
+           "per 10% faster than ability over the race so far; + raises risk"),
+    Factor("excess_distance", "cell", "per 10 km beyond the longest training run; + raises risk"),
+    Factor("muscle_damage", "record", "per doubling of pre-race CK above 70 U/L; + raises risk"),
+    Factor("taper", "record",
+           "per 7 days of taper beyond 7 days (direct effect); - lowers risk"),
+    Factor("heat", "cell", "per 5 degC WBGT above 15 degC; + raises risk"),
+    Factor("cramp_history", "record", "history of race cramps (0/1); + raises risk"),
+)
+#: The factors in the order of the posterior's `factor` dimension.
+FACTORS: tuple[str, ...] = tuple(f.name for f in FACTOR_SPECS)
+CELL_FACTORS: tuple[str, ...] = tuple(f.name for f in FACTOR_SPECS if f.level == "cell")
+RECORD_FACTORS: tuple[str, ...] = tuple(f.name for f in FACTOR_SPECS if f.level == "record")
+FACTOR_MEANING: dict[str, str] = {f.name: f.meaning for f in FACTOR_SPECS}
+
+# --- unit conversions: what one unit of each feature is -------------------------------------
+PACE_UNIT = 0.10  # relative pace: 10% faster than ability
+EXCESS_UNIT_KM = 10.0
+HEAT_REFERENCE_C, HEAT_UNIT_C = 15.0, 5.0  # WBGT
+TAPER_REFERENCE_DAYS, TAPER_UNIT_DAYS = 7.0, 7.0
+CK_REFERENCE_U_PER_L = 70.0
+LOG_CK_REFERENCE = float(np.log(CK_REFERENCE_U_PER_L))
+LN2 = float(np.log(2.0))  # muscle damage is in doublings of CK
+SHAPE_REFERENCE_KM = 10.0  # the baseline hazard is log_hazard_per_km at 10 km
+
+
+def heat_units(wbgt_c):
+    return (np.asarray(wbgt_c, dtype=float) - HEAT_REFERENCE_C) / HEAT_UNIT_C
+
+
+def damage_units(ck_pre_u_per_l):
+    return np.log2(np.asarray(ck_pre_u_per_l, dtype=float) / CK_REFERENCE_U_PER_L)
+
+
+def taper_units(taper_days):
+    return (np.asarray(taper_days, dtype=float) - TAPER_REFERENCE_DAYS) / TAPER_UNIT_DAYS
+
+
+def excess_distance_units(start_km, end_km, longest_run_km):
+    """Distance beyond the longest training run at each segment's midpoint [10 km units];
+    (record, segment) from segment bounds (record, segment) and one longest run per record."""
+    mid = 0.5 * (start_km + end_km)
+    return np.maximum(0.0, mid - np.asarray(longest_run_km, float)[:, None]) / EXCESS_UNIT_KM
+
+
+def log_distance_10km(start_km, end_km):
+    """The baseline's shape term ln(segment midpoint km / 10 km)."""
+    mid = np.maximum(0.5 * (start_km + end_km), 0.05)
+    return np.log(mid / SHAPE_REFERENCE_KM)
+
+
+# --- the CK mediator -------------------------------------------------------------------------
+
+def mean_log_ck(ck_log_mean, ck_taper_effect, taper):
+    """The mediator's mean ln pre-race CK at this taper (taper units): numbers, arrays, xarray
+    or PyTensor."""
+    return ck_log_mean + ck_taper_effect * taper
+
+
+def latent_log_ck(ck_log_mean, ck_taper_effect, taper, ck_log_sd, z):
+    """ln pre-race CK of a runner whose CK was not measured, at standard-normal draw or node
+    `z`."""
+    return mean_log_ck(ck_log_mean, ck_taper_effect, taper) + ck_log_sd * z
+
+
+def damage_from_log_ck(log_ck):
+    """Muscle damage [doublings of CK over 70 U/L] from ln CK."""
+    return (log_ck - LOG_CK_REFERENCE) / LN2
+
+
+def log_ck_from_damage(damage):
+    return LOG_CK_REFERENCE + LN2 * damage
+
+
+# --- outcomes of a runner-race ---------------------------------------------------------------
+NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN = 0, 1, 2
+
+
+# --- quadrature over the unknown runner (and race-day) effect and unmeasured CK --------------
+
+@dataclass(frozen=True)
+class Quadrature:
+    """Gauss-Hermite node counts for the unknown effect and for unmeasured ln CK."""
+
+    effect_nodes: int
+    damage_nodes: int
+
+
+#: inside the sampler, evaluated at every step: exact to < 0.01 log-likelihood units per runner
+#: (tested against adaptive quadrature)
+FIT_QUADRATURE = Quadrature(effect_nodes=9, damage_nodes=5)
+#: predictions for new runners and the simulator's single runner: evaluated once, so finer
+PREDICT_QUADRATURE = Quadrature(effect_nodes=15, damage_nodes=9)
