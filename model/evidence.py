@@ -3,13 +3,18 @@ as a DataFrame, and which priors cite each study."""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
 
 from model.priors import Priors
 
-EVIDENCE_PATH = Path(__file__).resolve().parent.parent / "docs" / "evidence.md"
+# docs/evidence.md is the one copy: a source checkout reads it there; a built wheel carries it as
+# package data at model/evidence.md (pyproject.toml, force-include).
+_IN_CHECKOUT = Path(__file__).resolve().parent.parent / "docs" / "evidence.md"
+_IN_WHEEL = resources.files("model") / "evidence.md"
+EVIDENCE_PATH = _IN_CHECKOUT if _IN_CHECKOUT.exists() else Path(str(_IN_WHEEL))
 
 
 def load_evidence(path: str | Path = EVIDENCE_PATH) -> pd.DataFrame:
