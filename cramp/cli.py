@@ -486,7 +486,7 @@ def profile(
                 if scenario else note + _runner_block(p.runner_table()))
     _print_profile(p, log)
     write_atomic(plot, lambda tmp: plot_training_load(p, tmp))
-    if text is not None:
+    if out_path is not None and text is not None:
         write_atomic(out_path, lambda tmp: tmp.write_text(text))
     out.print(f"wrote {', '.join(str(t) for t in targets)}", highlight=False)
 

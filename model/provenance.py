@@ -93,7 +93,7 @@ def check_writable(path: Path, force: bool) -> None:
         raise InputError(f"{path.parent}: output folder does not exist")
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename: an interrupted run
     leaves no half-written output."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
