@@ -24,11 +24,11 @@ import pytensor
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference_dense import build_reference_model  # noqa: E402
 
-from model.features import build_features  # noqa: E402
-from model.hazard_model import build_model  # noqa: E402
-from model.priors import load_priors  # noqa: E402
-from model.records import RaceRecords  # noqa: E402
-from model.synth import synthesize  # noqa: E402
+from model.data.records import RaceRecords  # noqa: E402
+from model.evidence.priors import load_priors  # noqa: E402
+from model.hazard.features import build_features  # noqa: E402
+from model.inference.hazard_model import build_model  # noqa: E402
+from model.validation.synth import synthesize  # noqa: E402
 
 SHARED = ["beta", "log_hazard_per_km", "distance_shape", "runner_sd", "race_sd"]
 

@@ -12,9 +12,9 @@ import pymc as pm
 import pytensor.tensor as pt
 import xarray as xr
 
-from model.features import at_risk_before_onset
-from model.priors import Priors
-from model.specification import FACTORS, ONSET_KNOWN, ONSET_UNKNOWN
+from model.evidence.priors import Priors
+from model.hazard.features import at_risk_before_onset
+from model.hazard.specification import FACTORS, ONSET_KNOWN, ONSET_UNKNOWN
 
 
 def build_reference_model(features: xr.Dataset, priors: Priors, effects: bool = True,

@@ -26,8 +26,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from model.kernel import prior_draws
-from model.priors import load_priors
+from model.evidence.priors import load_priors
+from model.hazard.forward import prior_draws
 from scenarios.course import Segments, plan_race
 from scenarios.population import BLOCK_RUNNERS, runner_block
 from scenarios.simulate import DRAW_CHUNK, coefficients, simulate

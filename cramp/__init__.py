@@ -38,25 +38,25 @@ _EXPORTS = {
     "StartAt": "scenarios.interventions",
     "Combined": "scenarios.interventions",
     # data and fitting
-    "load_records": "model.records",
-    "RaceRecords": "model.records",
+    "load_records": "model.data.records",
+    "RaceRecords": "model.data.records",
     "fit": "cramp.fitting",
     "Fit": "cramp.fitting",
-    "synthesize": "model.synth",
+    "synthesize": "model.validation.synth",
     # priors and what they imply
-    "load_priors": "model.priors",
-    "Priors": "model.priors",
+    "load_priors": "model.evidence.priors",
+    "Priors": "model.evidence.priors",
     "evidence": "cramp.prior_analysis",
     "priors_table": "cramp.prior_analysis",
     "prior_check": "cramp.prior_analysis",
     "PriorCheck": "cramp.prior_analysis",
     "prior_sensitivity": "cramp.prior_analysis",
     # training logs -> runner profile
-    "read_training_log": "model.activities",
-    "TrainingLog": "model.activities",
-    "runner_profile": "model.training_load",
-    "RunnerProfile": "model.training_load",
-    "profiles_table": "model.training_load",
+    "read_training_log": "model.data.activities",
+    "TrainingLog": "model.data.activities",
+    "runner_profile": "model.data.training_load",
+    "RunnerProfile": "model.data.training_load",
+    "profiles_table": "model.data.training_load",
     # errors
     "InputError": "model.errors",
 }
@@ -87,12 +87,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs; not executed at run time
         priors_table,
     )
     from cramp.simulation import Scenario, SimulationResult
-    from model.activities import TrainingLog, read_training_log
+    from model.data.activities import TrainingLog, read_training_log
+    from model.data.records import RaceRecords, load_records
+    from model.data.training_load import RunnerProfile, profiles_table, runner_profile
     from model.errors import InputError
-    from model.priors import Priors, load_priors
-    from model.records import RaceRecords, load_records
-    from model.synth import synthesize
-    from model.training_load import RunnerProfile, profiles_table, runner_profile
+    from model.evidence.priors import Priors, load_priors
+    from model.validation.synth import synthesize
     from scenarios.interventions import (
         Baseline,
         Combined,

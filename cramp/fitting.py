@@ -13,14 +13,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from model.conventions import INTERVAL_PROB
+from model.data.records import RaceRecords, Source, load_records
 from model.errors import InputError
-from model.posterior import INTERVAL_PROB, load_posterior, posterior_params, save_fit
-from model.priors import Priors, load_priors
+from model.evidence.priors import Priors, load_priors
+from model.inference.posterior import load_posterior, posterior_params, save_fit
 from model.provenance import provenance_frame
-from model.records import RaceRecords, Source, load_records
 
 if TYPE_CHECKING:
-    from model.fit import Diagnostics
+    from model.inference.fit import Diagnostics
 
 PREDICT_DRAW_CHUNK = 100  # draws per block in `Fit.predict`: memory ~ chunk x records x km
 
@@ -35,9 +36,9 @@ def fit(records: RaceRecords | Source, *, splits: Source | None = None,
     DataFrame (validated here, with `splits` likewise). `priors`: a `Priors`, a priors TOML
     path, or None for the literature priors. `draws` and `tune` are per chain; `adaptation` is
     nutpie's mass matrix adaptation (auto: low_rank from 5,000 runner-races, diag below)."""
-    from model.features import build_features
-    from model.fit import ADAPTATIONS
-    from model.fit import fit as sample
+    from model.hazard.features import build_features
+    from model.inference.fit import ADAPTATIONS
+    from model.inference.fit import fit as sample
 
     for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
         if value < 1:
@@ -93,13 +94,13 @@ class Fit:
     @cached_property
     def diagnostics(self) -> Diagnostics:
         """Convergence: worst R-hat, smallest bulk/tail ESS, divergences; `.ok`, `.problems()`."""
-        from model.fit import diagnose
+        from model.inference.fit import diagnose
 
         return diagnose(self.posterior)
 
     def summary(self, prob: float = INTERVAL_PROB) -> pd.DataFrame:
         """Posterior mean, sd, equal-tailed interval, R-hat and ESS per parameter."""
-        from model.fit import summary_table
+        from model.inference.fit import summary_table
 
         return summary_table(self.posterior, prob)
 
@@ -113,8 +114,8 @@ class Fit:
         a new race (their own effects unknown and integrated over): mean and equal-tailed
         interval over the posterior draws. A DataFrame may leave out `cramped` (it is what is
         predicted); every other column follows the race-record rules."""
-        from model.features import build_features
-        from model.kernel import predict_cramp_probability
+        from model.hazard.features import build_features
+        from model.hazard.forward import predict_cramp_probability
 
         if isinstance(records, pd.DataFrame) and "cramped" not in records.columns:
             records = records.assign(cramped=0)
@@ -138,7 +139,7 @@ class Fit:
     def features(self) -> xr.Dataset:
         """The model's features of the fitted records (needs the records: a fit from `cramp.fit`
         has them; for a loaded one, set `fit.records = cramp.load_records(...)` first)."""
-        from model.features import build_features
+        from model.hazard.features import build_features
 
         if self.records is None:
             raise InputError("this fit was loaded from a file: set fit.records = "
@@ -158,9 +159,9 @@ class Fit:
         against what happened (Dimitriadis et al. 2021)."""
         import arviz as az
 
-        from model.checks import cramp_probability_by_record
+        from model.hazard.specification import NO_CRAMP
         from model.plots import calibration_tree
-        from model.specification import NO_CRAMP
+        from model.validation.checks import cramp_probability_by_record
 
         cramped = (self.features["outcome"] != NO_CRAMP).to_numpy()
         probability = cramp_probability_by_record(
@@ -169,8 +170,8 @@ class Fit:
 
     def plot_onset_check(self):
         """Observed against predicted onset km among cramps with a known onset."""
-        from model.checks import onset_check
         from model.plots import plot_onset_check
+        from model.validation.checks import onset_check
 
         return plot_onset_check(onset_check(self.features,
                                             posterior_params(self.posterior, stacked=False)))
@@ -182,8 +183,8 @@ class Fit:
         ended with a cramp."""
         import arviz as az
 
-        from model.checks import loo_binary, runner_log_likelihood
-        from model.simple_model import fit_simple_model, simple_runner_log_likelihood
+        from model.inference.simple_model import fit_simple_model, simple_runner_log_likelihood
+        from model.validation.checks import loo_binary, runner_log_likelihood
 
         posterior = posterior_params(self.posterior, stacked=False)
         order = ("chain", "draw", "runner")

@@ -10,11 +10,11 @@ from pathlib import Path
 import pandas as pd
 import xarray as xr
 
+from model.conventions import INTERVAL_PROB
 from model.errors import InputError
-from model.posterior import INTERVAL_PROB
-from model.priors import Priors, load_priors
+from model.evidence.priors import Priors, load_priors
+from model.hazard.specification import FACTORS
 from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
-from model.specification import FACTORS
 
 
 def _priors(priors: Priors | str | Path | None) -> Priors:
@@ -23,7 +23,7 @@ def _priors(priors: Priors | str | Path | None) -> Priors:
 
 def evidence(priors: Priors | str | Path | None = None) -> pd.DataFrame:
     """The evidence table (docs/evidence.md) with the priors that cite each study."""
-    from model.evidence import cited_by, load_evidence
+    from model.evidence.table import cited_by, load_evidence
 
     return cited_by(load_evidence(), _priors(priors)).set_index("id")
 
@@ -44,7 +44,7 @@ class PriorCheck:
     def summary(self, prob: float = INTERVAL_PROB) -> dict[str, dict[str, float]]:
         """Per field: median and interval of the incidence, median onset km, share of onsets in
         the second half."""
-        from model.prior_predictive import summarize
+        from model.evidence.prior_predictive import summarize
 
         return summarize(self.dataset, prob)
 
@@ -78,7 +78,7 @@ def prior_check(priors: Priors | str | Path | None = None, *, runners: int = 100
                 draws: int = 400, seed: int = 0) -> PriorCheck:
     """Simulate a typical marathon and 56 km ultra field of `runners` under `draws` prior
     draws: exact probabilities per draw, no coin flips."""
-    from model.prior_predictive import prior_predictive
+    from model.evidence.prior_predictive import prior_predictive
 
     if runners < 1 or draws < 2:
         raise InputError(f"runners must be >= 1 and draws >= 2 (got {runners}, {draws})")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from model.errors import InputError
-from model.priors import Priors, load_priors
+from model.evidence.priors import Priors, load_priors
 from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
 from scenarios import spec as scenario_spec
 from scenarios.interventions import Intervention
@@ -190,9 +190,9 @@ class ParameterDraws:
 
 def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
     """Draws from the literature prior (fit None) or thinned from a posterior."""
-    from model.kernel import prior_draws
-    from model.posterior import load_posterior, posterior_params
-    from model.records import file_sha256
+    from model.data.records import file_sha256
+    from model.hazard.forward import prior_draws
+    from model.inference.posterior import load_posterior, posterior_params
 
     p = priors if isinstance(priors, Priors) else load_priors(priors)
     if fit is None:

@@ -42,7 +42,7 @@ def plot_prior_posterior(posterior: xr.Dataset, priors, truth: dict | None = Non
     (histogram), with the true value when the data are synthetic. Returns the figure."""
     from scipy import stats
 
-    from model.specification import FACTORS
+    from model.hazard.specification import FACTORS
 
     fig, axes = plt.subplots(2, 3, figsize=(12, 6.5))
     beta = posterior["beta"]

@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 from model.errors import InputError
-from model.priors import Priors
+from model.evidence.priors import Priors
 
 PACKAGES = (
     "cramp-risk",

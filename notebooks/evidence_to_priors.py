@@ -2,10 +2,10 @@
 # # From published evidence to the model's priors
 #
 # Every coefficient of the cramp hazard model has a prior that names the studies it rests on and
-# the arithmetic from the published figure to the prior (`model/priors.toml`). This report shows
-# the evidence table, each prior with its source and arithmetic, what the priors imply for a
-# marathon and a 56 km ultra field before any data are seen (prior predictive check), and how
-# sensitive that is to each factor's prior.
+# the arithmetic from the published figure to the prior (`model/evidence/priors.toml`). This
+# report shows the evidence table, each prior with its source and arithmetic, what the priors
+# imply for a marathon and a 56 km ultra field before any data are seen (prior predictive check),
+# and how sensitive that is to each factor's prior.
 
 # %% tags=["parameters"]
 priors_path = ""  # a priors TOML file; empty: the literature priors shipped with the model

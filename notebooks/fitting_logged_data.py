@@ -20,7 +20,7 @@ priors_path = ""  # a priors TOML file; empty: the literature priors
 from IPython.display import Markdown, display
 
 import cramp
-from model.synth import DEFAULT_TRUTH
+from model.validation.synth import DEFAULT_TRUTH
 
 if data:
     records, truth = cramp.load_records(data, splits=splits or None), None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from model.posterior import INTERVAL_KIND, INTERVAL_PROB
+from model.conventions import INTERVAL_KIND, INTERVAL_PROB
 
 ONSET_QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90)
 

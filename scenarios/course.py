@@ -12,7 +12,7 @@ et al. 2002, J Appl Physiol 93:1039, valid for gradients -45% to +45%; real runn
 downhill than the energy cost suggests). A split moves time between the halves (by distance)
 without changing the finishing time. Relative pace compares the runner's time so far with the
 prediction for this course from their ability (Riegel, scaled by the flat-equivalent distance), so
-on a flat course it is exactly the model's feature definition (model/features.py).
+on a flat course it is exactly the model's feature definition (model/hazard/features.py).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.features import cumulative_relative_pace, predicted_time_s, segment_grid
-from model.specification import (
+from model.hazard.features import cumulative_relative_pace, predicted_time_s, segment_grid
+from model.hazard.specification import (
     CELL_FACTORS,
     CK_REFERENCE_U_PER_L,
     LN2,

@@ -9,8 +9,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
+from model.conventions import INTERVAL_PROB
 from model.plots import finish_figure
-from model.posterior import INTERVAL_PROB
 from scenarios.compare import course_curves
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.quadrature import gauss_hermite_normal
-from model.specification import PREDICT_QUADRATURE
+from model.hazard.quadrature import gauss_hermite_normal
+from model.hazard.specification import PREDICT_QUADRATURE
 from scenarios.spec import Runners
 
 BLOCK_RUNNERS = 2048

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from model.specification import FACTORS
+from model.hazard.specification import FACTORS
 from scenarios.course import CELL_FACTORS, PlannedRace, Segments, plan_race
 from scenarios.population import n_blocks, runner_block
 from scenarios.spec import Scenario

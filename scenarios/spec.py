@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import InputError
-from model.physiology import predicted_time_s, wbgt_from_weather_c
-from model.specification import MARATHON_KM
+from model.hazard.physiology import predicted_time_s, wbgt_from_weather_c
+from model.hazard.specification import MARATHON_KM
 from scenarios.interventions import (
     Baseline,
     Combined,

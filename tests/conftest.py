@@ -7,7 +7,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from model.priors import load_priors
+from model.evidence.priors import load_priors
+
+
+@pytest.fixture(autouse=True)
+def ieee_compiles():
+    """Every model the tests compile, as every fit does (model.inference.hazard_model): mixing
+    fastmath and IEEE builds in one PyTensor cache breaks the fits' reproducibility."""
+    from model.inference.hazard_model import ieee_arithmetic
+
+    with ieee_arithmetic():
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -52,12 +52,13 @@ def fit_outputs(records) -> xr.Dataset:
     a fixed-seed fit's posterior mean and sd per parameter (compared within Monte Carlo error:
     HMC trajectories amplify last-bit differences, e.g. between CPUs)."""
     import cramp
-    from model.features import build_features
-    from model.hazard_model import build_model
-    from model.priors import load_priors
+    from model.evidence.priors import load_priors
+    from model.hazard.features import build_features
+    from model.inference.hazard_model import build_model, ieee_arithmetic
 
     model = build_model(build_features(records), load_priors())
-    logp, dlogp = model.compile_logp(), model.compile_dlogp()
+    with ieee_arithmetic():  # as every fit compiles (hazard_model.ieee_arithmetic)
+        logp, dlogp = model.compile_logp(), model.compile_dlogp()
     start = model.initial_point()
     rng = np.random.default_rng(FIT["seed"])
     values, gradients = [], []
@@ -76,8 +77,8 @@ def fit_outputs(records) -> xr.Dataset:
 
 def check_params(records) -> xr.Dataset:
     """Prior draws reshaped to (chain, draw), with race effects, as the checks take them."""
-    from model.kernel import prior_draws
-    from model.priors import load_priors
+    from model.evidence.priors import load_priors
+    from model.hazard.forward import prior_draws
 
     chains, draws = CHECK_DRAWS
     flat = prior_draws(load_priors(), chains * draws, FIT["seed"])
@@ -93,13 +94,13 @@ def check_params(records) -> xr.Dataset:
 
 
 def check_outputs(records) -> xr.Dataset:
-    from model.checks import (
+    from model.hazard.features import build_features
+    from model.validation.checks import (
         cramp_probability_by_record,
         loo_binary,
         onset_check,
         runner_log_likelihood,
     )
-    from model.features import build_features
 
     features = build_features(records)
     params = check_params(records)

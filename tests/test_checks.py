@@ -5,15 +5,15 @@ import pytest
 import xarray as xr
 from test_model import PARAMS, model_point, tiny  # noqa: F401 - the fixture is used by name
 
-from model.checks import (
+from model.hazard.forward import prior_draws
+from model.hazard.specification import FACTORS, NO_CRAMP
+from model.inference.hazard_model import build_model
+from model.validation.checks import (
     cramp_probability_by_record,
     loo_binary,
     onset_check,
     runner_log_likelihood,
 )
-from model.hazard_model import build_model
-from model.kernel import prior_draws
-from model.specification import FACTORS, NO_CRAMP
 
 
 def params_dataset(p=PARAMS, n_draws=1) -> xr.Dataset:
@@ -88,7 +88,7 @@ def test_loo_of_the_binary_outcome_runs_on_weights_of_the_full_likelihood(tiny, 
 def test_simple_model_likelihood_per_runner(tiny, priors):  # noqa: F811
     from scipy import stats
 
-    from model.simple_model import (
+    from model.inference.simple_model import (
         COVARIATES,
         build_simple_model,
         race_level_covariates,

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from model.specification import FACTORS
+from model.hazard.specification import FACTORS
 
 
 def cramp(*args, cwd):
@@ -157,7 +157,7 @@ def test_outputs_are_ordinary_readable_files(tmp_path):
 
 
 def test_auto_adaptation_is_low_rank_only_for_large_cohorts():
-    from model.fit import LOW_RANK_FROM_RECORDS, choose_adaptation
+    from model.inference.fit import LOW_RANK_FROM_RECORDS, choose_adaptation
 
     assert choose_adaptation(LOW_RANK_FROM_RECORDS - 1) == "diag"
     assert choose_adaptation(LOW_RANK_FROM_RECORDS) == "low_rank"

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from conftest import record, write_csv
 
-from model.features import at_risk_before_onset, build_features, wbgt_from_weather_c
-from model.records import load_records
-from model.specification import NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN
+from model.data.records import load_records
+from model.hazard.features import at_risk_before_onset, build_features, wbgt_from_weather_c
+from model.hazard.specification import NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN
 
 
 def features_of(tmp_path, rows, splits=None):

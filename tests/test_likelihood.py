@@ -1,6 +1,6 @@
 """The compiled likelihood kernel: its elementary functions, and its gradient against finite
 differences (its value is checked against brute-force integration in test_model.py and against
-model.checks' independent numpy implementation in test_checks.py)."""
+model.validation.checks' independent numpy implementation in test_checks.py)."""
 
 import os
 import subprocess
@@ -10,12 +10,12 @@ import numba
 import numpy as np
 import pytest
 
-from model import vector_math as vm
-from model.features import build_features
-from model.hazard_model import build_model, kernel_data, prepare
-from model.likelihood import loglik_and_gradient
-from model.records import RaceRecords
-from model.synth import synthesize
+from model.data.records import RaceRecords
+from model.hazard.features import build_features
+from model.inference import vector_math as vm
+from model.inference.hazard_model import build_model, kernel_data, prepare
+from model.inference.likelihood import loglik_and_gradient
+from model.validation.synth import synthesize
 
 
 @numba.njit(error_model="numpy")
@@ -60,11 +60,11 @@ def test_fma_rounds_once():
 _KERNEL_BITS = """
 import hashlib
 import numpy as np
-from model.features import build_features
-from model.hazard_model import kernel_data, prepare
-from model.likelihood import loglik_and_gradient
-from model.records import RaceRecords
-from model.synth import synthesize
+from model.hazard.features import build_features
+from model.inference.hazard_model import kernel_data, prepare
+from model.inference.likelihood import loglik_and_gradient
+from model.data.records import RaceRecords
+from model.validation.synth import synthesize
 records, splits = synthesize(200, 3, ck_measured_fraction=0.5, onset_known_fraction=0.5)
 data = kernel_data(prepare(build_features(RaceRecords(records, splits, "s", ""))), 9, 5)
 rng = np.random.default_rng(0)

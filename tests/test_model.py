@@ -5,10 +5,10 @@ import pytest
 from conftest import record, write_csv
 from scipy import integrate, stats
 
-from model.features import build_features
-from model.hazard_model import build_model
-from model.records import load_records
-from model.specification import FACTORS
+from model.data.records import load_records
+from model.hazard.features import build_features
+from model.hazard.specification import FACTORS
+from model.inference.hazard_model import build_model
 
 PARAMS = {"beta": np.array([0.6, 0.5, 0.35, -0.2, 0.15, 0.9]), "log_h10": -5.5,
           "shape": 0.9, "runner_sd": 0.7, "race_sd": 0.4, "race_z": np.array([0.8, -1.1]),
@@ -122,7 +122,7 @@ def brute_force_loglik(f) -> float:
 
 def race_raw(d, p, priors):
     """The model's sampled race variable for race effects race_sd * race_z."""
-    from model.hazard_model import race_centring
+    from model.inference.hazard_model import race_centring
 
     return p["race_z"] * p["race_sd"] ** race_centring(d, p["race_sd"])
 
@@ -149,7 +149,7 @@ def model_loglik(f, priors, **nodes) -> float:
 
 
 def test_likelihood_matches_brute_force(tiny, priors):
-    from model.hazard_model import prepare
+    from model.inference.hazard_model import prepare
 
     # B's unknown onset is located by the splits: the window path of the kernel is exercised
     assert prepare(tiny).located.tolist() == [False, False, True, False, False, False]
@@ -176,7 +176,7 @@ def test_runner_sign_does_not_matter(tiny, priors):
 def test_partially_non_centred_race_effects_have_the_intended_prior(tiny, priors):
     import pymc as pm
 
-    from model.hazard_model import race_centring
+    from model.inference.hazard_model import race_centring
 
     model = build_model(tiny, priors)
     w = race_centring(model.cramp_data, 0.3)
@@ -193,7 +193,7 @@ def test_importing_the_model_changes_no_global_configuration():
     import sys
 
     code = ("import pytensor; before = pytensor.config.numba__fastmath\n"
-            "import model.hazard_model, model.fit\n"
+            "import model.inference.hazard_model, model.inference.fit\n"
             "assert pytensor.config.numba__fastmath == before, 'changed at import'")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-1500:]

@@ -1,4 +1,5 @@
-"""Locating unrecorded cramp onsets from the slowdown in the splits (model/onset_location.py).
+"""Locating unrecorded cramp onsets from the slowdown in the splits
+(model/hazard/onset_location.py).
 
 Synthetic cohorts have every onset recorded; a share is then hidden, so each hidden onset's true
 segment is known to the test."""
@@ -6,12 +7,12 @@ segment is known to the test."""
 import numpy as np
 import pytest
 
-from model.features import build_features
-from model.hazard_model import WINDOW_LOG_WEIGHT
-from model.onset_location import DRIFT_SD_GRID
-from model.records import RaceRecords
-from model.specification import NO_CRAMP, ONSET_KNOWN
-from model.synth import CRAMP_SLOWDOWN, KM_PACE_SD, synthesize
+from model.data.records import RaceRecords
+from model.hazard.features import build_features
+from model.hazard.onset_location import DRIFT_SD_GRID
+from model.hazard.specification import NO_CRAMP, ONSET_KNOWN
+from model.inference.hazard_model import WINDOW_LOG_WEIGHT
+from model.validation.synth import CRAMP_SLOWDOWN, KM_PACE_SD, synthesize
 
 
 def cohort_with_hidden_onsets(seed: int, split_every_km: int = 1, hidden_share: float = 0.3):

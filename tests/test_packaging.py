@@ -18,8 +18,9 @@ def test_wheel_carries_priors_scenarios_and_evidence(tmp_path):
                    capture_output=True, timeout=300)
     (wheel,) = tmp_path.glob("cramp_risk-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"model/priors.toml", "model/evidence.md", "cramp/__init__.py"} <= names
+    carried = {"model/evidence/priors.toml", "model/evidence/evidence.md", "cramp/__init__.py"}
+    assert carried <= names
     shipped = {p.name for p in (ROOT / "scenarios" / "library").glob("*.toml")}
     assert {f"scenarios/library/{name}" for name in shipped} <= names
-    packaged = zipfile.ZipFile(wheel).read("model/evidence.md")
+    packaged = zipfile.ZipFile(wheel).read("model/evidence/evidence.md")
     assert packaged == (ROOT / "docs" / "evidence.md").read_bytes()

@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from model.kernel import cell_log_rate, cramp_probability, onset_distribution
-from model.prior_predictive import prior_predictive, summarize
+from model.evidence.prior_predictive import prior_predictive, summarize
+from model.hazard.forward import cell_log_rate, cramp_probability, onset_distribution
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def test_most_onsets_are_late(summary):
 def test_onset_distribution_sums_to_cramp_probability(tmp_path):
     import xarray as xr
 
-    from model.synth import draw_field, field_features, truth_dataset
+    from model.validation.synth import draw_field, field_features, truth_dataset
 
     field = draw_field(50, np.random.default_rng(0), n_races=1)
     features = field_features(field, np.zeros(50))
@@ -58,9 +58,9 @@ def test_prior_check_command_writes_outputs_and_json(tmp_path):
 def test_prediction_for_new_runners_matches_monte_carlo():
     """The quadrature over unknown runner/race effects and unmeasured CK agrees with brute-force
     Monte Carlo over the same distributions (within 4 Monte Carlo standard errors)."""
-    from model.kernel import predict_cramp_probability
-    from model.specification import CK_REFERENCE_U_PER_L
-    from model.synth import draw_field, field_features, truth_dataset
+    from model.hazard.forward import predict_cramp_probability
+    from model.hazard.specification import CK_REFERENCE_U_PER_L
+    from model.validation.synth import draw_field, field_features, truth_dataset
 
     rng = np.random.default_rng(3)
     field = draw_field(6, rng, n_races=1)

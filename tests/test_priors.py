@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from model.errors import InputError
-from model.priors import BASELINE, load_priors
-from model.specification import FACTORS
+from model.evidence.priors import BASELINE, load_priors
+from model.hazard.specification import FACTORS
 
 
 def test_every_prior_cites_evidence_and_shows_arithmetic(priors):
@@ -53,7 +53,7 @@ def test_malformed_priors_file_names_the_key(tmp_path, priors, old, new, message
 
 
 def test_every_cited_study_is_in_the_evidence_table(priors):
-    from model.evidence import cited_by, load_evidence
+    from model.evidence.table import cited_by, load_evidence
 
     evidence = load_evidence()
     assert list(evidence["id"][:3]) == ["E1", "E2", "E3"] and len(evidence) >= 14

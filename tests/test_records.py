@@ -6,8 +6,8 @@ import sys
 import pytest
 from conftest import record, write_csv
 
+from model.data.records import load_records
 from model.errors import InputError
-from model.records import load_records
 
 
 def problems_of(path, **kwargs) -> list[str]:

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.features import build_features, wbgt_from_weather_c
-from model.fit import diagnose, fit
-from model.records import RaceRecords
-from model.synth import DEFAULT_TRUTH
-from model.synth import synthesize as project_synthesize
+from model.data.records import RaceRecords
+from model.hazard.features import build_features, wbgt_from_weather_c
+from model.inference.fit import diagnose, fit
+from model.validation.synth import DEFAULT_TRUTH
+from model.validation.synth import synthesize as project_synthesize
 
 CHECKED = ("beta", "log_hazard_per_km", "distance_shape", "ck_log_mean", "ck_log_sd",
            "ck_taper_effect")
@@ -111,7 +111,7 @@ def test_recovers_coefficients_from_independently_generated_data(priors, tmp_pat
     table = independent_cohort(3000, 7, beta, log_h10=-7.0, shape=1.2)
     path = tmp_path / "independent.csv"
     table.to_csv(path, index=False)
-    from model.records import load_records
+    from model.data.records import load_records
 
     features = build_features(load_records(path))
     # the test's own WBGT arithmetic agrees with the project's thermofeel-based one

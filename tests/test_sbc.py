@@ -7,12 +7,12 @@ always in the lower or upper half (both happen with probability 2 x 0.5^20)."""
 import numpy as np
 import pytest
 
-from model.features import build_features
-from model.fit import fit
-from model.kernel import prior_draws
-from model.records import RaceRecords
-from model.specification import FACTORS
-from model.synth import synthesize
+from model.data.records import RaceRecords
+from model.hazard.features import build_features
+from model.hazard.forward import prior_draws
+from model.hazard.specification import FACTORS
+from model.inference.fit import fit
+from model.validation.synth import synthesize
 
 REPLICATIONS = 20
 CHECKED = ("log_hazard_per_km", "distance_shape", *[f"beta[{f}]" for f in FACTORS])

@@ -11,10 +11,10 @@ import pytest
 import xarray as xr
 
 from model.errors import InputError
-from model.features import features_dataset
-from model.hazard_model import build_model
-from model.kernel import prior_draws
-from model.specification import FACTORS, NO_CRAMP
+from model.hazard.features import features_dataset
+from model.hazard.forward import prior_draws
+from model.hazard.specification import FACTORS, NO_CRAMP
+from model.inference.hazard_model import build_model
 from scenarios.compare import comparison, onset_probability
 from scenarios.course import Segments, plan_race
 from scenarios.interventions import SlowerPace, TaperDays

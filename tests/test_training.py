@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from model.activities import read_training_log
-from model.physiology import RIEGEL_EXPONENT
-from model.training_load import pmc, run_load, runner_profile, threshold_speed_kmh
+from model.data.activities import read_training_log
+from model.data.training_load import pmc, run_load, runner_profile, threshold_speed_kmh
+from model.hazard.physiology import RIEGEL_EXPONENT
 
 UTC = dt.UTC
 RACE = dt.date(2026, 4, 26)

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import InputError
-from model.physiology import RIEGEL_EXPONENT
+from model.hazard.physiology import RIEGEL_EXPONENT
 
 CTL_DAYS, ATL_DAYS = 42.0, 7.0
 HISTORY_DAYS = 180
@@ -172,7 +172,7 @@ def profiles_table(root, race_date: dt.date, race_distance_km: float, tz: str = 
     Returns (table, problems); a runner whose log cannot give a profile is listed, not fatal."""
     from pathlib import Path
 
-    from model.activities import read_training_log
+    from model.data.activities import read_training_log
 
     rows, problems = [], []
     folders = sorted(p for p in Path(root).iterdir() if p.is_dir())

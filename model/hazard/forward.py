@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from model.priors import Priors
-from model.quadrature import gauss_hermite_normal
-from model.specification import (
+from model.evidence.priors import Priors
+from model.hazard.quadrature import gauss_hermite_normal
+from model.hazard.specification import (
     FACTORS,
     PREDICT_QUADRATURE,
     damage_from_log_ck,

@@ -1,4 +1,5 @@
-"""The discrete-time cramp hazard as a PyMC model, built from the features of model/features.py.
+"""The discrete-time cramp hazard as a PyMC model, built from the features of
+model/hazard/features.py.
 
 For runner-race r in segment s, with a complementary log-log link (so that 1 km and coarser
 segments are consistent through the log segment-length offset):
@@ -19,15 +20,16 @@ Why it is fast (see bench/ for the figures):
   measured, the two normals are summed into one (9 nodes instead of 9 x 5).
 - Covariates are centred; the intercept is sampled at the centre and the literature prior is put on
   the intercept at the reference runner through an exact linear change of variables.
-- The likelihood and its exact gradient are one compiled numba pass (model/likelihood.py): one
-  sweep over the cells, vectorised exp/log, no intermediate graph arrays. PyTensor sees a single
-  Op; priors and the race effects' partial pooling stay ordinary PyMC code.
+- The likelihood and its exact gradient are one compiled numba pass
+  (model/inference/likelihood.py): one sweep over the cells, vectorised exp/log, no
+  intermediate graph arrays. PyTensor sees a single Op; priors and the race effects' partial
+  pooling stay ordinary PyMC code.
 
 Observations: no cramp (survived every segment reached: finish or DNF), cramp with known onset
 segment k (survived 1..k-1, cramped in k), cramp with unknown onset (1 - survival to the end),
 and cramp with unknown onset located by its splits: sum over the onset segments t of
 w_t P(first cramp in t), w_t how well an onset in t explains the slowdown in the splits
-(model/onset_location.py; the splits after an onset are its outcome, not pre-cramp pace).
+(model/hazard/onset_location.py; the splits after an onset are its outcome, not pre-cramp pace).
 """
 
 from __future__ import annotations
@@ -40,20 +42,10 @@ import pytensor
 import pytensor.tensor as pt
 import xarray as xr
 
-from model.features import at_risk_before_onset
-from model.likelihood import (
-    LOCATED,
-    MEASURED,
-    N_CODES,
-    N_GROUPS,
-    SOLO,
-    UNMEASURED,
-    KernelData,
-    hazard_loglik,
-)
-from model.priors import Priors
-from model.quadrature import gauss_hermite_normal
-from model.specification import (
+from model.evidence.priors import Priors
+from model.hazard.features import at_risk_before_onset
+from model.hazard.quadrature import gauss_hermite_normal
+from model.hazard.specification import (
     CELL_FACTORS,
     FACTORS,
     FIT_QUADRATURE,
@@ -64,6 +56,16 @@ from model.specification import (
     ONSET_UNKNOWN,
     RECORD_FACTORS,
     log_ck_from_damage,
+)
+from model.inference.likelihood import (
+    LOCATED,
+    MEASURED,
+    N_CODES,
+    N_GROUPS,
+    SOLO,
+    UNMEASURED,
+    KernelData,
+    hazard_loglik,
 )
 
 N_NODES_RUNNER = FIT_QUADRATURE.effect_nodes
@@ -90,7 +92,7 @@ class ModelData:
     located: np.ndarray  # bool (record): unknown onset located by the splits (a window)
     window_first: np.ndarray  # (record) 0-based first and last segment of a located onset's
     window_last: np.ndarray  # window (the segments whose onset weight is within e^-36 of the best)
-    onset_log_weight: np.ndarray  # (record, segment) ln w_t, model/onset_location.py
+    onset_log_weight: np.ndarray  # (record, segment) ln w_t, model/hazard/onset_location.py
     length_km: np.ndarray  # (record, segment)
     runner_index: np.ndarray
     race_index: np.ndarray
@@ -180,16 +182,23 @@ def onset_windows(features: xr.Dataset):
     return located, first, last
 
 
-def compile_for_nutpie(model: pm.Model):
-    """nutpie's compiled log density of `model`, with IEEE arithmetic (no fastmath).
+def ieee_arithmetic():
+    """A context in which PyTensor compiles numba code without fastmath.
 
     With numba's fastmath the sampler's compiled log-density differed in the last bits between a
-    fresh compile and one loaded from pytensor's cache, and HMC amplifies that into different
-    draws for the same seed (the first fit on a machine disagreed with every later one). The flag
-    is set for this compile only, not for the user's whole process."""
+    fresh compile and one loaded from PyTensor's cache, and HMC amplifies that into different
+    draws for the same seed. Not every piece of PyTensor's numba cache is keyed by the flag, so
+    code compiled with fastmath in the same cache can leak into a later compile without it:
+    every compile of this model (fits here, and the tests') goes through this context. It is a
+    context, not a setting changed at import, so a user's own PyTensor work is left alone."""
+    return pytensor.config.change_flags(numba__fastmath=False)
+
+
+def compile_for_nutpie(model: pm.Model):
+    """nutpie's compiled log density of `model`, with IEEE arithmetic (`ieee_arithmetic`)."""
     import nutpie
 
-    with pytensor.config.change_flags(numba__fastmath=False):
+    with ieee_arithmetic():
         return nutpie.compile_pymc_model(model)
 
 
@@ -274,7 +283,8 @@ def race_centring(d: ModelData, race_sd):
 
 
 def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> KernelData:
-    """The likelihood kernel's arrays (model/likelihood.py) from the centred model data."""
+    """The likelihood kernel's arrays (model/inference/likelihood.py) from the centred model
+    data."""
     category = np.where(d.damage_observed, MEASURED,
                         np.where(single_race(d.runner_index), SOLO, UNMEASURED))
     group = category * N_CODES + np.where(d.located, LOCATED, d.outcome)
@@ -327,7 +337,8 @@ def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> Kerne
 def single_race(runner_index: np.ndarray) -> np.ndarray:
     """Per record: is it its runner's only race in the data? Where such a record's CK was not
     measured, its runner effect and its damage are independent normals on ln lambda that no
-    other record shares, so the likelihood integrates them as one normal (model/likelihood.py)."""
+    other record shares, so the likelihood integrates them as one normal
+    (model/inference/likelihood.py)."""
     return np.bincount(runner_index)[runner_index] == 1
 
 

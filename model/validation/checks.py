@@ -18,15 +18,10 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from model.features import at_risk_before_onset
-from model.hazard_model import (
-    N_NODES_DAMAGE,
-    N_NODES_RUNNER,
-    single_race,
-)
-from model.kernel import cell_log_rate
-from model.quadrature import gauss_hermite_normal
-from model.specification import (
+from model.hazard.features import at_risk_before_onset
+from model.hazard.forward import cell_log_rate
+from model.hazard.quadrature import gauss_hermite_normal
+from model.hazard.specification import (
     LN2,
     NO_CRAMP,
     ONSET_KNOWN,
@@ -34,6 +29,11 @@ from model.specification import (
     damage_from_log_ck,
     log_ck_from_damage,
     mean_log_ck,
+)
+from model.inference.hazard_model import (
+    N_NODES_DAMAGE,
+    N_NODES_RUNNER,
+    single_race,
 )
 
 DRAW_CHUNK = 50

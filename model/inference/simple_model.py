@@ -13,9 +13,9 @@ import pymc as pm
 import xarray as xr
 from scipy.special import expit, log_expit
 
-from model.hazard_model import compile_for_nutpie
-from model.priors import Priors
-from model.specification import FACTORS, NO_CRAMP
+from model.evidence.priors import Priors
+from model.hazard.specification import FACTORS, NO_CRAMP
+from model.inference.hazard_model import compile_for_nutpie
 
 COVARIATES = (*FACTORS, "damage_missing", "log_distance_10km")
 

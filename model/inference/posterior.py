@@ -22,8 +22,6 @@ REPORTED = (
     "ck_log_sd",
     "ck_taper_effect",
 )
-INTERVAL_PROB = 0.95
-INTERVAL_KIND = "eti"
 
 
 def save_fit(tree: xr.DataTree, path: Path, force: bool = False) -> None:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.priors import Priors
+from model.evidence.priors import Priors
 
 # docs/evidence.md is the one copy: a source checkout reads it there; a built wheel carries it as
-# package data at model/evidence.md (pyproject.toml, force-include).
-_IN_CHECKOUT = Path(__file__).resolve().parent.parent / "docs" / "evidence.md"
-_IN_WHEEL = resources.files("model") / "evidence.md"
+# package data next to this module (pyproject.toml, force-include).
+_IN_CHECKOUT = Path(__file__).resolve().parents[2] / "docs" / "evidence.md"
+_IN_WHEEL = resources.files("model.evidence") / "evidence.md"
 EVIDENCE_PATH = _IN_CHECKOUT if _IN_CHECKOUT.exists() else Path(str(_IN_WHEEL))
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from model.kernel import cell_log_rate, cramp_probability, onset_distribution, prior_draws
-from model.priors import Priors
-from model.specification import (
+from model.evidence.priors import Priors
+from model.hazard.forward import cell_log_rate, cramp_probability, onset_distribution, prior_draws
+from model.hazard.specification import (
     MARATHON_KM,
     damage_from_log_ck,
 )
-from model.synth import draw_field, field_features, field_log_ck
+from model.validation.synth import draw_field, field_features, field_log_ck
 
 FIELDS_KM = {"marathon": MARATHON_KM, "ultra_56km": 56.0}
 DRAW_CHUNK = 50

@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from model.features import (
+from model.hazard.features import (
     cumulative_relative_pace,
     features_dataset,
     predicted_time_s,
     segment_grid,
 )
-from model.kernel import cell_log_rate
-from model.specification import (
+from model.hazard.forward import cell_log_rate
+from model.hazard.specification import (
     FACTORS,
     MARATHON_KM,
     damage_units,

@@ -1,4 +1,5 @@
-"""Literature priors as data: load, check and tabulate the priors file (model/priors.toml)."""
+"""Literature priors as data: load, check and tabulate the priors file (priors.toml, next to this
+module)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from model.errors import InputError
-from model.specification import FACTORS
+from model.hazard.specification import FACTORS
 
 DEFAULT_PRIORS_PATH = Path(__file__).with_name("priors.toml")
 

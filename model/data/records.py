@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import InputError
-from model.physiology import predicted_time_s
+from model.hazard.physiology import predicted_time_s
 
 REQUIRED = (
     "runner_id",

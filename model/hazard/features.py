@@ -1,6 +1,6 @@
 """Turn race records into the model's features: one row per runner-race, split into 1 km segments.
 
-Definitions (units are the units of the model's coefficients, see model/priors.toml):
+Definitions (units are the units of the model's coefficients, see model/evidence/priors.toml):
 
 - ``relative_pace`` [10% units]: speed over the race so far relative to the runner's ability,
   ``predicted_time_to_km / actual_time_to_km - 1``, divided by 0.10. The prediction scales a recent
@@ -25,10 +25,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from model import onset_location
-from model.physiology import predicted_time_s, wbgt_from_weather_c
-from model.records import RaceRecords
-from model.specification import (
+from model.data.records import RaceRecords
+from model.hazard import onset_location
+from model.hazard.physiology import predicted_time_s, wbgt_from_weather_c
+from model.hazard.specification import (
     HEAT_REFERENCE_C,
     NO_CRAMP,
     ONSET_KNOWN,
@@ -163,7 +163,7 @@ def features_dataset(
 ) -> xr.Dataset:
     """Assemble the labelled feature set the model and the simulators share. `onset_log_weight`
     (record, segment): ln of how well an onset in each segment explains the splits of a cramp
-    with unknown onset (model/onset_location.py); default 0, no information."""
+    with unknown onset (model/hazard/onset_location.py); default 0, no information."""
     cell = ("record", "segment")
     n_record, n_segment = np.shape(start_km)
     data = {

@@ -11,16 +11,17 @@ import nutpie
 import pandas as pd
 import xarray as xr
 
-from model.hazard_model import build_model, compile_for_nutpie, onset_windows
-from model.posterior import INTERVAL_KIND, INTERVAL_PROB, REPORTED
-from model.priors import Priors
-from model.provenance import provenance_attrs
-from model.specification import (
+from model.conventions import INTERVAL_KIND, INTERVAL_PROB
+from model.evidence.priors import Priors
+from model.hazard.specification import (
     FACTOR_MEANING,
     FACTORS,
     ONSET_KNOWN,
     ONSET_UNKNOWN,
 )
+from model.inference.hazard_model import build_model, compile_for_nutpie, onset_windows
+from model.inference.posterior import REPORTED
+from model.provenance import provenance_attrs
 
 RHAT_MAX = 1.01
 ESS_MIN = 400

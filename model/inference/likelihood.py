@@ -6,7 +6,7 @@ version) walked ~20 intermediate arrays of 10^5-10^6 elements per evaluation; he
 loop per stage keeps everything in registers and vectorises exp/log (model/vector_math.py),
 with fused multiply-adds (vm.fma) in the polynomials and the cell sums.
 
-The model (see model/hazard_model.py for its statement): record r has cumulative hazard
+The model (see model/inference/hazard_model.py for its statement): record r has cumulative hazard
 lambda_r * P_r over its at-risk cells and rate lambda_r * E_r in its onset segment, where
 
     P_r = sum_s exp(tv_rs),  tv_rs = ln len_rs + sum_j b_j x_jrs  (time-varying terms, per cell)
@@ -54,8 +54,8 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.link.numba.dispatch.basic import register_funcify_default_op_cache_key
 
-from model import vector_math as vm
-from model.specification import NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN
+from model.hazard.specification import NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN
+from model.inference import vector_math as vm
 
 LN2 = 0.6931471805599453
 LOCATED = ONSET_UNKNOWN + 1  # the kernel's fourth outcome code: unknown onset, located by splits

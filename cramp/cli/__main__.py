@@ -1,0 +1,3 @@
+from cramp.cli import main
+
+main()

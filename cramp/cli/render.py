@@ -1,0 +1,130 @@
+"""How the command line shows results: rich tables and clock times. No computation here; each
+function renders numbers the API has computed."""
+
+from __future__ import annotations
+
+from rich.markup import escape
+from rich.table import Table
+
+from cramp.cli.app import out
+from model.conventions import INTERVAL_KIND, INTERVAL_PROB
+
+
+def print_comparison(table: dict) -> None:
+    i = table["interval"]
+    t = Table(title=f"{table['scenario']} ({table['parameters']}); mean and {i['prob']:.0%} "
+              f"{'equal-tailed' if i['kind'] == 'eti' else i['kind']} credible interval")
+    for column in ("plan", "risk", "risk difference", "relative risk", "NNT", "P(helps)",
+                   "planned time", "expected finish incl. cramps", "median onset km"):
+        t.add_column(column, overflow="fold")
+
+    def pct(x):
+        return f"{100 * x['mean']:.1f}% ({100 * x['lo']:.1f} to {100 * x['hi']:.1f})"
+
+    for row in table["interventions"]:
+        base = row["name"] == "baseline"
+        nnt = row["nnt"]
+        nnt_text = "" if base else (
+            f"{nnt['mean']:.0f} ({nnt['lo']:.0f} to {nnt['hi']:.0f})" if nnt["lo"] is not None
+            else f"{nnt['mean']:.0f} (interval includes no effect)" if nnt["mean"] else "-")
+        e = row["expected_finish_time_s"]
+        t.add_row(
+            escape(row["name"]),
+            pct(row["risk"]),
+            "" if base else _points(row["risk_difference"]),
+            "" if base else f"{row['relative_risk']['mean']:.2f} ({row['relative_risk']['lo']:.2f}"
+            f" to {row['relative_risk']['hi']:.2f})",
+            nnt_text,
+            "" if base else f"{row['p_better']:.0%}",
+            _clock(row["finish_time_delta_s"]["mean"], signed=not base) if not base else "",
+            f"{_clock(e['mean'])} ({_clock(e['lo'])} to {_clock(e['hi'])})",
+            f"{row['onset_km']['q50']:.1f}",
+        )
+    out.print(t)
+
+
+def _points(x: dict) -> str:
+    return f"{100 * x['mean']:+.1f} pts ({100 * x['lo']:+.1f} to {100 * x['hi']:+.1f})"
+
+
+def _clock(seconds: float, signed: bool = False) -> str:
+    sign = ("+" if seconds >= 0 else "-") if signed else ""
+    total = round(abs(seconds))
+    h, rest = divmod(total, 3600)
+    m, s = divmod(rest, 60)
+    return f"{sign}{h}:{m:02d}:{s:02d}"
+
+
+def print_profile(p, log) -> None:
+    t = Table(title=f"Runner profile for {p.race_date} ({p.race_distance_km:g} km), "
+              f"{p.n_runs} runs from {log.folder}")
+    t.add_column("figure")
+    t.add_column("value")
+    rows = [
+        ("longest run, last 8 weeks", f"{p.longest_run_km:.1f} km"),
+        ("ability (best recent effort)", f"{p.ref_distance_km:.1f} km in "
+         f"{_clock(p.ref_time_s)} on {p.ref_date}"),
+        ("predicted race time (Riegel)", _clock(p.predicted_race_time_s)),
+        ("weekly km, last 8 weeks (newest first)", ", ".join(f"{w:.0f}" for w in p.weekly_km)),
+        ("taper", f"{p.taper_days} days, volume down {p.taper_volume_reduction:.0%}"),
+        ("fitness / fatigue / form (CTL / ATL / TSB)", f"{p.ctl:.0f} / {p.atl:.0f} / {p.tsb:+.0f}"),
+        ("long-run km in the last 7 days", f"{p.long_run_km_last_7d:.1f}"),
+        ("descent in the last 7 days", f"{p.descent_m_last_7d:.0f} m"),
+        ("days since the last long run", "none in 180 days" if p.days_since_long_run is None
+         else str(p.days_since_long_run)),
+    ]
+    for row in rows:
+        t.add_row(*row)
+    out.print(t)
+
+
+
+
+def print_priors(p, detail: bool) -> None:
+    table = Table(title=f"Priors ({p.path})", show_lines=False)
+    for column in ("section", "name", "prior", "unit", "evidence"):
+        table.add_column(column, overflow="fold")
+    for row in p.table_rows():
+        table.add_row(*row.values())
+    out.print(table)
+    if detail:
+        for entry in p.entries.values():
+            out.print(f"\n[bold]{entry.section}.{entry.name}[/] ({', '.join(entry.evidence)})")
+            out.print(entry.arithmetic, highlight=False)
+
+
+def print_posterior(summary) -> None:
+    """The fit's summary (mean, sd, equal-tailed interval, R-hat, bulk ESS per parameter)."""
+    kind = f"{INTERVAL_PROB:.0%} equal-tailed credible interval"
+    table = Table(title=f"Posterior ({kind})")
+    for column in ("parameter", "mean", "sd", "lower", "upper", "R-hat", "ESS bulk"):
+        table.add_column(column, justify="right" if column != "parameter" else "left")
+    lower, upper = [c for c in summary.columns if c.startswith(INTERVAL_KIND)][:2]
+    for name, row in summary.iterrows():
+        table.add_row(escape(str(name)), f"{row['mean']:.3f}", f"{row['sd']:.3f}",
+                      f"{row[lower]:.3f}", f"{row[upper]:.3f}", f"{row['r_hat']:.3f}",
+                      f"{row['ess_bulk']:.0f}")
+    out.print(table)
+
+
+def print_diagnostics(d) -> None:
+    out.print(
+        f"diagnostics: max R-hat {d.rhat_max:.3f}, min ESS bulk {d.ess_bulk_min:.0f} / tail "
+        f"{d.ess_tail_min:.0f}, {d.divergences} divergences: "
+        + ("OK" if d.ok else "NOT OK (" + "; ".join(d.problems()) + ")"))
+
+
+def print_prior_check(summary: dict) -> None:
+    table = Table(title=f"Prior predictive (literature prior; median and {INTERVAL_PROB:.0%} "
+                  "equal-tailed interval over prior draws)")
+    for column in ("field", "incidence", "median onset km", "onsets in 2nd half"):
+        table.add_column(column)
+    for field, s in summary.items():
+        table.add_row(
+            field,
+            f"{s['incidence_median']:.1%} ({s['incidence_lo']:.1%}-{s['incidence_hi']:.1%})",
+            f"{s['onset_median_km']:.1f}",
+            f"{s['onset_second_half_median']:.0%} ({s['onset_second_half_lo']:.0%}-"
+            f"{s['onset_second_half_hi']:.0%})",
+        )
+    out.print(table)

@@ -1,0 +1,107 @@
+"""Commands for coaches' what-ifs and reports: simulate, scenarios, report."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cramp.cli.app import ForceOpt, PriorsOpt, app, err, guarded, out
+from cramp.cli.render import print_comparison
+from model.errors import InputError
+
+
+@app.command()
+@guarded
+def simulate(
+    scenario: Annotated[str, typer.Argument(
+        help="scenario TOML file, or the name of a shipped one (see `cramp scenarios`)")],
+    posterior: Annotated[Path | None, typer.Option(
+        "--posterior", help="FIT.nc from `cramp fit` (default: the literature prior)")] = None,
+    priors_path: PriorsOpt = None,
+    draws: Annotated[int, typer.Option(
+        "--draws", help="parameter draws (prior draws, or posterior thinned to at most this)")
+    ] = 2000,
+    seed: Annotated[int | None, typer.Option(
+        "--seed", help="seed for prior draws and the simulated runners (default: the file's)")
+    ] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="output folder (default results/simulate/<scenario>)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON")] = False,
+    dask_address: Annotated[str | None, typer.Option(
+        "--dask", help="run on a dask cluster: a scheduler address, or 'local' for a "
+        "LocalCluster on this machine")] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Simulate a race under each intervention of a scenario and compare them: risk, risk
+    difference, relative risk, NNT, probability of helping, time cost and expected finishing
+    time, with 95% equal-tailed credible intervals; plots and the full result are saved."""
+    import cramp
+
+    s = cramp.Scenario.load(scenario)
+    if draws < 2:
+        raise InputError("--draws must be >= 2")
+    paths = s.output_paths(out_dir, force=force)  # checked before the work, not after it
+    who = "one runner" if s.single_runner else f"{s.spec.runners.count} runners"
+    source = ("the literature prior" if posterior is None else f"the posterior {posterior}")
+    err.print(f"{s.name}: {who}, {len(s.spec.interventions)} plans, parameters from {source}",
+              highlight=False)
+    result = _run_with_progress(s, posterior, draws, seed, priors_path, dask_address)
+    result.save(paths["nc"].parent, force=force)
+    if as_json:
+        print(result.to_json())
+        return
+    print_comparison(result.comparison)
+    out.print(f"wrote {', '.join(str(x) for x in paths.values())}", highlight=False)
+
+
+def _run_with_progress(s, posterior, draws, seed, priors_path, dask_address):
+    from rich.progress import Progress
+
+    run = functools.partial(s.run, posterior, draws=draws, seed=seed, priors=priors_path)
+    if dask_address is not None:
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1) if dask_address == "local" \
+            else None
+        with Client(cluster or dask_address):
+            return run(backend="dask")
+    with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as bar:
+        task = bar.add_task("simulating", total=None)
+        return run(progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
+@app.command("scenarios")
+@guarded
+def list_scenarios() -> None:
+    """List the shipped scenarios (use their name with `cramp simulate`)."""
+    import cramp
+
+    for stem, (title, plans) in cramp.Scenario.catalogue().items():
+        out.print(f"[bold]{stem}[/]: {title} ({', '.join(plans)})")
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@guarded
+def report(
+    ctx: typer.Context,
+    notebook: Annotated[str, typer.Argument(
+        help="a notebook in notebooks/ by name (evidence_to_priors, fitting_logged_data, "
+        "what_if_coach) or a path to a jupytext .py notebook; then -p KEY VALUE (repeatable) "
+        "for its parameters cell, e.g. -p draws 200 -p seed 3")],
+    out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path(
+        "results/reports"),
+    force: ForceOpt = False,
+) -> None:
+    """Execute a notebook headless (papermill) into results/reports/ as HTML, recording the git
+    commit, package versions, parameters, data hash and seed in the report."""
+    from cramp.report import parse_parameters, run_report
+
+    parameters = parse_parameters(ctx.args)
+    html = run_report(notebook, parameters, out_dir, force=force, progress=sys.stderr.isatty())
+    out.print(f"wrote {html} (and the executed notebook next to it)")
+
+
