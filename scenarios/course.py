@@ -34,7 +34,7 @@ from model.hazard.specification import (
 )
 from scenarios.interventions import Plan
 from scenarios.population import RunnerBlock
-from scenarios.spec import Course, Scenario
+from scenarios.scenario import Course, Scenario
 
 #: rows of `PlannedRace.runner_x`, see `runner_terms`
 RUNNER_TERMS = ("damage_offset", "damage_ck_mean", "damage_ck_taper", "damage_ck_sd", "taper",

@@ -16,7 +16,7 @@ import numpy as np
 
 from model.hazard.quadrature import gauss_hermite_normal
 from model.hazard.specification import PREDICT_QUADRATURE
-from scenarios.spec import Runners
+from scenarios.scenario import Runners
 
 BLOCK_RUNNERS = 2048
 # a single runner is integrated over the runner + race-day effect and an unmeasured ln CK

@@ -23,7 +23,7 @@ import xarray as xr
 from model.hazard.specification import FACTORS
 from scenarios.course import CELL_FACTORS, PlannedRace, Segments, plan_race
 from scenarios.population import n_blocks, runner_block
-from scenarios.spec import Scenario
+from scenarios.scenario import Scenario
 
 DRAW_CHUNK = 16
 CELL_DTYPE = np.float32

@@ -173,3 +173,16 @@ def test_catalogue_lists_what_validated_loading_finds():
     for stem, (title, plans) in catalogue.items():
         assert title == shipped[stem].name
         assert plans == list(shipped[stem].spec.interventions)[1:]
+
+
+def test_parquet_with_missing_values_and_booleans_reads_like_csv(tmp_path):
+    """Parquet keeps types: NaN in optional columns and a boolean `cramped` (issue 19)."""
+    frame = pd.DataFrame([record(ck_pre_u_per_l=150.0, cramp_km=30.0, cramped=1),
+                          record(runner_id="B")])
+    frame["cramped"] = frame["cramped"].astype(bool)
+    parquet, csv = tmp_path / "r.parquet", tmp_path / "r.csv"
+    frame.to_parquet(parquet, index=False)
+    frame.astype({"cramped": int}).to_csv(csv, index=False)
+    from_parquet, from_csv = cramp.load_records(parquet).table, cramp.load_records(csv).table
+    pd.testing.assert_frame_equal(from_parquet, from_csv, check_dtype=False)
+    assert np.isnan(from_parquet["ck_pre_u_per_l"].iloc[1])

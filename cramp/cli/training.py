@@ -41,7 +41,7 @@ def profile(
     from model.data.training_load import runner_profile
     from model.plots import plot_training_load
     from model.provenance import check_writable, write_atomic
-    from scenarios.spec import scenario_with_runner
+    from scenarios.template import scenario_with_runner
 
     try:
         day = dt.date.fromisoformat(race_date)

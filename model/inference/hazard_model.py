@@ -57,15 +57,14 @@ from model.hazard.specification import (
     RECORD_FACTORS,
     log_ck_from_damage,
 )
-from model.inference.likelihood import (
+from model.inference.likelihood import KernelData, hazard_loglik
+from model.inference.likelihood_stages import (
     LOCATED,
     MEASURED,
     N_CODES,
     N_GROUPS,
     SOLO,
     UNMEASURED,
-    KernelData,
-    hazard_loglik,
 )
 
 N_NODES_RUNNER = FIT_QUADRATURE.effect_nodes

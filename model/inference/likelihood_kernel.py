@@ -1,0 +1,292 @@
+"""The hazard model's log-likelihood and its exact gradient in one compiled numba pass.
+
+NUTS evaluates the log-density and its gradient some 10^4 times per fit, so this is where a fit
+spends its time. Generic automatic differentiation of the same formulas (the model's first
+version) walked ~20 intermediate arrays of 10^5-10^6 elements per evaluation; here one numba
+loop per stage keeps everything in registers and vectorises exp/log (model/vector_math.py),
+with fused multiply-adds (vm.fma) in the polynomials and the cell sums.
+
+The model (see model/inference/hazard_model.py for its statement): record r has cumulative hazard
+lambda_r * P_r over its at-risk cells and rate lambda_r * E_r in its onset segment, where
+
+    P_r = sum_s exp(tv_rs),  tv_rs = ln len_rs + sum_j b_j x_jrs  (time-varying terms, per cell)
+    ln lambda_r = c_r + s_u z_n + b_d d_r                         (per record and quadrature node)
+
+c_r is the record's constant part (race intercept + record-level factors), z_n the runner-effect
+node, d_r the (centred) muscle damage: measured, or at damage node m when CK was not measured
+(d = offset + (ck_mean + ck_taper * taper + ck_sd * z_m) / ln 2). Per record and node:
+
+    no cramp:       log L = -x                        x = lambda P
+    onset known:    log L = -x + log(1 - e^-y)        y = lambda E
+    onset unknown:  log L = log(1 - e^-x)
+    onset located:  log L = -x + log sum_t w_t exp(-lambda C_t-1) (1 - exp(-lambda h_t))
+                          = -x + log sum_t (w_t - w_t+1) (1 - exp(-lambda C_t))   (by parts)
+
+A located onset is a cramp of unknown onset whose splits say where it was (model/
+onset_location.py): t runs over the window of onset segments the splits allow, w_t is how well
+an onset in t explains the splits, h_t = exp(tv_rt) and C_t the sum of h over the window's
+segments up to t (w past the window is 0); P sums the cells before the window.
+
+Unmeasured damage is averaged over its nodes, a runner's records multiply at each runner node,
+and the runner's log-likelihood is log sum_n w_n prod_r S_rn (log-sum-exp with shifts). The
+gradient is the same computation run backwards: each node's posterior weight times
+d log L / d ln lambda, chained to c_r, s_u, b_d, the CK parameters, and through P_r and E_r to
+the cell coefficients b_j (per-record moments sum_s x_jrs exp(tv_rs), gathered in the same sweep
+over the cells as P_r).
+
+A record whose CK was not measured and whose runner has no other race (SOLO) needs no grid of
+runner x damage nodes: both effects are normal on ln lambda and reach no other record, so they
+are one normal of SD sqrt(s_u^2 + (b_d ck_sd / ln 2)^2), integrated at the runner nodes (exact
+algebra, 9 points instead of 45; see `loglik_and_gradient`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from model.hazard.specification import LN2, NO_CRAMP
+from model.inference import vector_math as vm
+from model.inference.likelihood_stages import (
+    LOCATED,
+    N_CODES,
+    N_GROUPS,
+    SOLO,
+    UNMEASURED,
+    cell_sums,
+    located_rate_gradient,
+    point_terms,
+    record_rates,
+    span,
+    window_column0,
+)
+
+
+@numba.njit(error_model="numpy", cache=True)
+def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage, group_start,
+            window_cum, window_drop):
+    """log S_rn: the log-likelihood of record r at runner node n, averaged over the damage nodes
+    for UNMEASURED CK, with each damage node's share of that average; and, for cramps, the
+    derivatives at every quadrature point (row n, or n * n_d + m for UNMEASURED). At node n,
+    lambda is base times exp_u[n] (exp_solo[n] for SOLO: the combined normal's node)."""
+    n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
+    n_pts = n_u * n_d
+    log_s = np.empty((n_u, n_rec))
+    share = np.empty((n_pts, n_rec))
+    d_log_lam = np.empty((n_pts, n_rec))  # only cramp records' columns are written
+    d_pre = np.empty((n_pts, n_rec))
+    d_onset = np.empty((n_pts, n_rec))
+    lam = np.empty(n_rec)
+    log_lik = np.empty((n_d, n_rec))  # at the damage nodes of one runner node
+    top = np.empty(n_rec)
+    acc = np.empty(n_rec)
+    inner = np.empty(n_rec)
+    slope = np.empty(n_rec)
+    located_inner = np.empty((n_pts, window_cum.shape[1]))  # per point, for the backward pass
+    for g in range(N_GROUPS):
+        lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
+        category = g // N_CODES
+        col0 = window_column0(g, group_start)
+        node_mult = exp_solo if category == SOLO else exp_u
+        for n in range(n_u):
+            if category != UNMEASURED:
+                for r in span(lo, hi):
+                    lam[r] = base[r] * node_mult[n]
+                point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_s, n, d_log_lam, d_pre,
+                             d_onset, n, col0, window_cum, window_drop, inner, slope,
+                             located_inner)
+                continue
+            for m in range(n_d):
+                for r in span(lo, hi):
+                    lam[r] = base[r] * exp_u[n] * exp_damage[m, r]
+                point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, m, d_log_lam,
+                             d_pre, d_onset, n * n_d + m, col0, window_cum, window_drop,
+                             inner, slope, located_inner)
+            for r in span(lo, hi):
+                top[r] = -np.inf
+                acc[r] = 0.0
+            for m in range(n_d):
+                for r in span(lo, hi):
+                    top[r] = max(top[r], log_lik[m, r] + logw_damage[m])
+            for m in range(n_d):
+                p = n * n_d + m
+                for r in span(lo, hi):
+                    share[p, r] = vm.exp(log_lik[m, r] + logw_damage[m] - top[r])
+                    acc[r] += share[p, r]
+            for m in range(n_d):
+                p = n * n_d + m
+                for r in span(lo, hi):
+                    share[p, r] /= acc[r]
+            for r in span(lo, hi):
+                log_s[n, r] = top[r] + vm.log(acc[r])
+    return log_s, share, d_log_lam, d_pre, d_onset, located_inner
+
+
+@numba.njit(error_model="numpy", cache=True)
+def runner_posterior(log_s, logw_runner, record_runner, n_runner):
+    """Sum over runners of log sum_n w_n prod_r S_rn, and each runner node's posterior weight."""
+    n_u, n_rec = log_s.shape
+    node = np.empty((n_u, n_runner))
+    for n in range(n_u):
+        for i in range(n_runner):
+            node[n, i] = logw_runner[n]
+        for r in range(n_rec):
+            node[n, record_runner[r]] += log_s[n, r]
+    top = np.full(n_runner, -np.inf)
+    acc = np.zeros(n_runner)
+    for n in range(n_u):
+        for i in range(n_runner):
+            top[i] = max(top[i], node[n, i])
+    for n in range(n_u):
+        for i in range(n_runner):
+            node[n, i] = vm.exp(node[n, i] - top[i])
+            acc[i] += node[n, i]
+    total = 0.0
+    for i in range(n_runner):
+        total += top[i] + vm.log(acc[i])
+    for n in range(n_u):
+        for i in range(n_runner):
+            node[n, i] /= acc[i]
+    return total, node
+
+
+@numba.njit(error_model="numpy", cache=True)
+def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u,
+             exp_solo, exp_damage, damage, record_runner, z_runner, z_damage, group_start,
+             window_cum, window_drop):
+    """Per record, sums over its quadrature points of (posterior weight x derivative): with
+    respect to ln lambda, and that times z_u (for SOLO: the node of the combined normal), the
+    damage level and z_d (UNMEASURED); and to P and E; per window cell of a located onset, with
+    respect to its rate h."""
+    n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
+    g_log_lam = np.zeros(n_rec)
+    g_scale = np.zeros(n_rec)
+    g_damage = np.zeros(n_rec)  # unmeasured CK: sum of g * damage level, and of g * z_d
+    g_damage_z = np.zeros(n_rec)
+    g_pre = np.zeros(n_rec)
+    g_onset = np.zeros(n_rec)
+    w = np.empty(n_rec)  # posterior weight of the point
+    d_lam = np.empty(n_rec)  # d log L / d ln lambda at the point
+    d_p = np.empty(n_rec)  # d log L / d P at the point
+    g_window = np.zeros(window_cum.shape)
+    lam = np.empty(n_rec)
+    # one simple loop per step, so that each vectorises
+    for g in range(N_GROUPS):
+        lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
+        per_node = g // N_CODES != UNMEASURED  # one point per runner node
+        node_mult = exp_solo if g // N_CODES == SOLO else exp_u
+        cramp = code != NO_CRAMP
+        for n in range(n_u):
+            for m in range(1 if per_node else n_d):
+                p = n if per_node else n * n_d + m
+                for r in span(lo, hi):
+                    w[r] = node[n, record_runner[r]]
+                if not per_node:
+                    for r in span(lo, hi):
+                        w[r] *= share[p, r]
+                if cramp:
+                    for r in span(lo, hi):
+                        d_lam[r] = d_log_lam[p, r]
+                        d_p[r] = d_pre[p, r]
+                        g_onset[r] += w[r] * d_onset[p, r]
+                elif per_node:
+                    for r in span(lo, hi):
+                        d_p[r] = -base[r] * node_mult[n]
+                        d_lam[r] = d_p[r] * pre_sum[r]
+                else:
+                    for r in span(lo, hi):
+                        d_p[r] = -base[r] * exp_u[n] * exp_damage[m, r]
+                        d_lam[r] = d_p[r] * pre_sum[r]
+                for r in span(lo, hi):
+                    g_log_lam[r] += w[r] * d_lam[r]
+                    g_scale[r] += w[r] * d_lam[r] * z_runner[n]
+                    g_pre[r] += w[r] * d_p[r]
+                if not per_node:
+                    for r in span(lo, hi):
+                        g_damage[r] += w[r] * d_lam[r] * damage[m, r]
+                        g_damage_z[r] += w[r] * d_lam[r] * z_damage[m]
+                if code == LOCATED:  # one sweep per point over the window cells
+                    col0 = window_column0(g, group_start)
+                    for r in span(lo, hi):
+                        lam[r] = base[r] * node_mult[n] * (
+                            1.0 if per_node else exp_damage[m, r])
+                    located_rate_gradient(lo, hi, col0, lam, located_inner[p], w,
+                                           window_cum, window_drop, g_window)
+    return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window
+
+
+@numba.njit(error_model="numpy", cache=True)
+def loglik_and_gradient(
+    const, b_cell, params,
+    cell_x, log_length, onset_x, onset_log_length, damage_x, taper_units, record_order,
+    record_runner, group_start, window_x, window_log_length, window_drop,
+    z_runner, logw_runner, z_damage, logw_damage, damage_offset,
+):  # fmt: skip
+    """Log-likelihood of all records and its gradient with respect to `const` (record, data
+    order), `b_cell` (coef,) and `params` (PARAMS order).
+
+    Records are in kernel order (`record_order[r]` is record r's index in the data), grouped by
+    CK category (MEASURED, UNMEASURED, SOLO) and outcome (`group_start`: no cramp / onset known /
+    onset unknown / onset located within each category), so that every inner loop runs over
+    records with the same formula and vectorises; quadrature nodes are the outer loops.
+
+    A SOLO record (CK not measured, the runner's only race) has ln lambda = c_r + b_d d_mean_r +
+    s z_u + a z_d with a = b_d ck_sd / ln 2 and z_u, z_d independent standard normals that enter
+    no other record: exactly c_r + b_d d_mean_r + v z with v = sqrt(s^2 + a^2), one quadrature
+    of n_u nodes instead of n_u x n_d."""
+    runner_scale, beta_damage, ck_sd = params[0], params[1], params[3]
+    n_coef, _, n_rec = cell_x.shape
+    first_unmeasured = group_start[UNMEASURED * N_CODES]
+    first_solo = group_start[SOLO * N_CODES]
+    pre_sum, moments = cell_sums(b_cell, cell_x, log_length)
+    onset_rate, level, base, damage, exp_damage, window_rate, window_cum = record_rates(
+        const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
+        group_start, window_x, window_log_length, z_damage, damage_offset)
+    exp_u = np.exp(runner_scale * z_runner)
+    a = beta_damage * ck_sd / LN2  # SD of b_d x damage when CK is not measured
+    v = max(np.sqrt(runner_scale * runner_scale + a * a), 1e-300)
+    exp_solo = np.exp(v * z_runner)
+    log_s, share, d_log_lam, d_pre, d_onset, located_inner = forward(
+        pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage, group_start,
+        window_cum, window_drop)
+    total, node = runner_posterior(log_s, logw_runner, record_runner, np.max(record_runner) + 1)
+    g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window = backward(
+        node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u, exp_solo,
+        exp_damage, damage, record_runner, z_runner, z_damage, group_start, window_cum,
+        window_drop)
+
+    g_const = np.empty(n_rec)
+    g_u = g_bd = g_ck_mean = g_ck_sd = g_ck_taper = g_v = 0.0  # scalars: stay in registers
+    for r in range(n_rec):
+        g_const[record_order[r]] = g_log_lam[r]
+    for r in range(first_solo):
+        g_u += g_scale[r]
+    for r in range(first_unmeasured):
+        g_bd += g_log_lam[r] * damage_x[r]
+    for r in span(first_unmeasured, first_solo):
+        g_bd += g_damage[r]
+        g_ck_mean += g_log_lam[r]
+        g_ck_sd += g_damage_z[r]
+        g_ck_taper += g_log_lam[r] * taper_units[r]
+    for r in span(first_solo, n_rec):
+        g_bd += g_log_lam[r] * level[r]
+        g_ck_mean += g_log_lam[r]
+        g_ck_taper += g_log_lam[r] * taper_units[r]
+        g_v += g_scale[r]
+    # chain rule through v: dv/ds = s / v, dv/da = a / v, da/db_d = ck_sd / ln 2 and
+    # da/dck_sd = b_d / ln 2 (g_ck_sd is multiplied by b_d / ln 2 below)
+    g_u += g_v * runner_scale / v
+    g_bd += g_v * a / v * ck_sd / LN2
+    g_ck_sd += g_v * a / v
+    to_ck = beta_damage / LN2  # d damage / d ln CK
+    g_params = np.array([g_u, g_bd, g_ck_mean * to_ck, g_ck_sd * to_ck, g_ck_taper * to_ck])
+    g_cell = np.zeros(n_coef)
+    for j in range(n_coef):
+        acc = 0.0
+        for r in range(n_rec):
+            acc += g_pre[r] * moments[j, r] + g_onset[r] * onset_rate[r] * onset_x[j, r]
+        for k in range(window_rate.shape[0]):
+            for c in range(window_rate.shape[1]):
+                acc += g_window[k, c] * window_rate[k, c] * window_x[j, k, c]
+        g_cell[j] = acc
+    return total, g_const, g_cell, g_params

@@ -1,0 +1,79 @@
+"""Reading a scenario file's values: the collector that gathers every problem before one error is
+raised, and the time formats ("H:MM:SS" durations, "HH:MM" clock times, "M:SS" paces)."""
+
+from __future__ import annotations
+
+from model.errors import InputError
+
+
+class Problems:
+    """Collects every problem in a scenario file before raising one InputError."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.items: list[str] = []
+
+    def add(self, key: str, rule: str, value=None) -> None:
+        got = "" if value is None else f" (got {value!r})"
+        self.items.append(f"{self.path}: {key}: {rule}{got}")
+
+    def number(self, table: dict, key: str, prefix: str, *, low=None, high=None, default=None,
+               required=True) -> float | None:
+        value = table.get(key, default)
+        name = f"{prefix}.{key}"
+        if value is None:
+            if required:
+                self.add(name, "missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.add(name, "must be a number", value)
+            return None
+        if low is not None and value < low or high is not None and value > high:
+            self.add(name, f"must be between {low} and {high}", value)
+            return None
+        return float(value)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InputError(f"{self.path}: {len(self.items)} problem(s) in the scenario",
+                             self.items)
+
+
+def table_of(doc: dict, key: str, p: Problems) -> dict:
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        p.add(key, "must be a table", value)
+        return {}
+    return value
+
+
+def clock_hours(text: object) -> float | None:
+    """'HH:MM' (24 h clock) -> hours after midnight; None if not such a time."""
+    if not isinstance(text, str) or text.count(":") != 1:
+        return None
+    hours, minutes = text.split(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        return None
+    h, m = int(hours), int(minutes)
+    return h + m / 60 if h < 24 and m < 60 else None
+
+
+def duration_s(text: object) -> float | None:
+    """'H:MM:SS' -> seconds; None if not such a duration."""
+    if not isinstance(text, str) or text.count(":") != 2:
+        return None
+    parts = text.split(":")
+    if not all(part.isdigit() for part in parts) or any(len(x) != 2 for x in parts[1:]):
+        return None
+    h, m, s = (int(x) for x in parts)
+    return h * 3600.0 + m * 60.0 + s if m < 60 and s < 60 else None
+
+
+def pace_s_per_km(text: object) -> float | None:
+    """'M:SS' per km -> seconds per km; None if not such a pace."""
+    if not isinstance(text, str) or text.count(":") != 1:
+        return None
+    minutes, seconds = text.split(":")
+    if not (minutes.isdigit() and seconds.isdigit() and len(seconds) == 2 and int(seconds) < 60):
+        return None
+    return int(minutes) * 60.0 + int(seconds)
