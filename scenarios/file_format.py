@@ -3,7 +3,15 @@ raised, and the time formats ("H:MM:SS" durations, "HH:MM" clock times, "M:SS" p
 
 from __future__ import annotations
 
+import math
+
 from model.errors import InputError
+
+
+def is_number(value: object) -> bool:
+    """A finite int or float (TOML allows nan and inf, and a bool is not a number here)."""
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 class Problems:
@@ -25,8 +33,8 @@ class Problems:
             if required:
                 self.add(name, "missing")
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.add(name, "must be a number", value)
+        if not is_number(value):
+            self.add(name, "must be a finite number", value)
             return None
         if low is not None and value < low or high is not None and value > high:
             self.add(name, f"must be between {low} and {high}", value)

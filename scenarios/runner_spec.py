@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from scenarios.file_format import Problems, duration_s, pace_s_per_km
+from scenarios.file_format import Problems, duration_s, is_number, pace_s_per_km
 from scenarios.scenario import RUNNER_ATTRIBUTES, UNBOUNDED_CLIP_SD, Distribution, Runners
 
 _BOUNDS = {  # plausible range of each runner attribute
@@ -73,7 +73,7 @@ def runners_of(doc: dict, p: Problems) -> Runners:
                                                                         dict) else None
         if per_km is None:
             p.add("pacing.target_pace", "must be a pace 'M:SS' per km", pacing["target_pace"])
-        elif isinstance(distance, int | float) and distance > 0:
+        elif is_number(distance) and distance > 0:
             target = per_km * distance
     if target is not None and not is_single:
         p.add("pacing.target_time" if "target_time" in pacing else "pacing.target_pace",
@@ -90,8 +90,8 @@ def _distribution(value, key: str, bounds, *, single: bool, p: Problems) -> Dist
     if isinstance(value, bool):
         value = float(value)
     if isinstance(value, int | float):
-        if not low <= value <= high:
-            p.add(key, f"must be between {low:g} and {high:g}", value)
+        if not (is_number(value) and low <= value <= high):
+            p.add(key, f"must be a finite number between {low:g} and {high:g}", value)
             return None
         return Distribution("fixed", float(value))
     if single or not isinstance(value, dict):
@@ -111,8 +111,8 @@ def _distribution(value, key: str, bounds, *, single: bool, p: Problems) -> Dist
     for name in (*need[kind], "min", "max"):
         if name in value:
             v = value[name]
-            if isinstance(v, bool) or not isinstance(v, int | float):
-                p.add(f"{key}.{name}", "must be a number", v)
+            if not is_number(v):
+                p.add(f"{key}.{name}", "must be a finite number", v)
                 return None
             numbers[name] = float(v)
         elif name in need[kind]:

@@ -17,7 +17,7 @@ import numpy as np
 from model.errors import InputError
 from model.hazard.physiology import predicted_time_s, wbgt_from_weather_c
 from model.hazard.specification import MARATHON_KM
-from scenarios.file_format import Problems, clock_hours, table_of
+from scenarios.file_format import Problems, clock_hours, is_number, table_of
 from scenarios.interventions import (
     Baseline,
     Combined,
@@ -140,7 +140,7 @@ def _course(race: object, p: Problems) -> Course:
         p.add("race", "missing table [race] (distance_km, start_time)")
         return Course(MARATHON_KM, 9.0, np.zeros(0), np.zeros(0))
     given = race.get("distance_km")
-    if isinstance(given, int | float) and not isinstance(given, bool) and given <= 0:
+    if is_number(given) and given <= 0:
         p.add("race.distance_km", "must be > 0", given)
         distance = None
     else:
@@ -153,10 +153,14 @@ def _course(race: object, p: Problems) -> Course:
     if profile is not None:
         try:
             points = np.asarray(profile, dtype=float)
-            assert points.ndim == 2 and points.shape[1] == 2 and len(points) >= 2
+        except (ValueError, TypeError):
+            points = np.zeros((0, 0))
+        if points.ndim == 2 and points.shape[1] == 2 and len(points) >= 2 \
+                and np.isfinite(points).all():
             km, metres = points[:, 0], points[:, 1]
-        except (ValueError, TypeError, AssertionError):
-            p.add("race.elevation_m", "must be a list of [km, metres] pairs", profile)
+        else:
+            p.add("race.elevation_m", "must be a list of at least two [km, metres] pairs of "
+                  "finite numbers", profile)
         if len(km) and distance:
             if np.any(np.diff(km) <= 0) or km[0] != 0 or km[-1] < distance - 1e-6:
                 p.add("race.elevation_m", "km must increase from 0 to the race distance")
@@ -184,10 +188,9 @@ def _weather(weather: object, p: Problems) -> Weather:
         values = weather.get(key)
         if values is None:
             return None
-        ok = isinstance(values, list) and all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        ok = isinstance(values, list) and all(is_number(v) for v in values)
         if not ok or len(values) != len(clock):
-            p.add(f"weather.{key}", f"must be a list of {len(clock)} numbers, one per hour",
+            p.add(f"weather.{key}", f"must be a list of {len(clock)} finite numbers, one per hour",
                   values)
             return None
         if any(v < low or v > high for v in values):

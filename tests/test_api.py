@@ -186,3 +186,28 @@ def test_parquet_with_missing_values_and_booleans_reads_like_csv(tmp_path):
     from_parquet, from_csv = cramp.load_records(parquet).table, cramp.load_records(csv).table
     pd.testing.assert_frame_equal(from_parquet, from_csv, check_dtype=False)
     assert np.isnan(from_parquet["ck_pre_u_per_l"].iloc[1])
+
+
+@pytest.mark.parametrize(("changes", "key"), [
+    ({"race": {"distance_km": float("nan")}}, "race.distance_km"),
+    ({"race": {"elevation_m": [[0, 10], [20, float("nan")], [42.195, 10]]}}, "race.elevation_m"),
+    ({"runner": {"longest_run_km": float("inf")}}, "runner.longest_run_km"),
+    ({"cramp_time_loss": {"stop_s": float("nan")}}, "cramp_time_loss.stop_s"),
+])
+def test_nan_and_inf_are_refused_with_the_key(goal, changes, key):
+    """NaN passes every `value < low or value > high` test; TOML allows `nan` (issue 19)."""
+    with pytest.raises(cramp.InputError) as bad:
+        goal.replace(**changes)
+    assert any(f": {key}:" in problem and "finite" in problem for problem in bad.value.problems)
+
+
+def test_nan_in_a_scenario_file_is_refused(tmp_path):
+    text = cramp.Scenario.load("city_marathon_warm").spec.text
+    assert "temp_c = [18.0," in text
+    text = text.replace("temp_c = [18.0,", "temp_c = [nan, ", 1)
+    path = tmp_path / "nan.toml"
+    path.write_text(text)
+    with pytest.raises(cramp.InputError) as bad:
+        cramp.Scenario.load(path)
+    assert any("weather.temp_c" in problem and "finite" in problem
+               for problem in bad.value.problems)
