@@ -4,6 +4,7 @@ much each factor's prior moves that (sensitivity)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +70,9 @@ class PriorCheck:
         paths = {"nc": folder / "prior_predictive.nc", "png": folder / "prior_predictive.png"}
         for path in paths.values():
             check_writable(path, force)
-        write_atomic(paths["nc"], lambda tmp: self.dataset.to_netcdf(tmp, engine="h5netcdf"))
-        write_atomic(paths["png"], lambda tmp: plot_prior_predictive(self.dataset, tmp))
+        put = functools.partial(write_atomic, force=force)
+        put(paths["nc"], lambda tmp: self.dataset.to_netcdf(tmp, engine="h5netcdf"))
+        put(paths["png"], lambda tmp: plot_prior_predictive(self.dataset, tmp))
         return paths
 
 

@@ -92,8 +92,8 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
         result = nbformat.read(executed, as_version=4)
     html, _ = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True
                            ).from_notebook_node(result)
-    write_atomic(ipynb_path, lambda tmp: nbformat.write(result, tmp))
-    write_atomic(html_path, lambda tmp: tmp.write_text(html, encoding="utf-8"))
+    write_atomic(ipynb_path, lambda tmp: nbformat.write(result, tmp), force=force)
+    write_atomic(html_path, lambda tmp: tmp.write_text(html, encoding="utf-8"), force=force)
     return html_path
 
 

@@ -12,6 +12,7 @@ Nothing here imports PyMC, nutpie or ArviZ: a simulation needs parameter draws, 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -294,13 +295,14 @@ class SimulationResult:
         from scenarios.plots import plot_onset, plot_risk, plot_risk_vs_time
 
         paths = self.scenario.output_paths(folder, force=force)
+        put = functools.partial(write_atomic, force=force)
         name = self.scenario.name
-        write_atomic(paths["nc"], lambda tmp: self.dataset.to_netcdf(tmp, engine="h5netcdf"))
-        write_atomic(paths["json"], lambda tmp: tmp.write_text(self.to_json()))
-        write_atomic(paths["course"], lambda tmp: self.course_table().to_csv(tmp, index=False))
-        write_atomic(paths["risk"], lambda tmp: plot_risk(self.comparison, name, tmp))
-        write_atomic(paths["time"], lambda tmp: plot_risk_vs_time(self.comparison, name, tmp))
-        write_atomic(paths["onset"], lambda tmp: plot_onset(self.dataset, name, tmp))
+        put(paths["nc"], lambda tmp: self.dataset.to_netcdf(tmp, engine="h5netcdf"))
+        put(paths["json"], lambda tmp: tmp.write_text(self.to_json()))
+        put(paths["course"], lambda tmp: self.course_table().to_csv(tmp, index=False))
+        put(paths["risk"], lambda tmp: plot_risk(self.comparison, name, tmp))
+        put(paths["time"], lambda tmp: plot_risk_vs_time(self.comparison, name, tmp))
+        put(paths["onset"], lambda tmp: plot_onset(self.dataset, name, tmp))
         return paths
 
     def __repr__(self) -> str:

@@ -93,9 +93,11 @@ def check_writable(path: Path, force: bool) -> None:
         raise InputError(f"{path.parent}: output folder does not exist")
 
 
-def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through a temporary file in the same folder, then rename: an interrupted run
-    leaves no half-written output."""
+def write_atomic(path: Path, write: Callable[[Path], object], *, force: bool = False) -> None:
+    """Write through a temporary file in the same folder, then move it into place: an
+    interrupted run leaves no half-written output. Without `force` the move refuses to replace
+    a file (a hard link fails if the name exists), so a second run on the same output, started
+    before this one finished, cannot be silently overwritten by it."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -104,7 +106,22 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs are ordinary files
-        os.replace(tmp_path, path)
+        if force:
+            os.replace(tmp_path, path)
+        else:
+            _move_without_replacing(tmp_path, path)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+def _move_without_replacing(tmp_path: Path, path: Path) -> None:
+    try:
+        os.link(tmp_path, path)  # atomic, and fails if `path` exists
+    except FileExistsError:
+        raise InputError(f"{path}: written by another run meanwhile; this run's result was not "
+                         "saved (use --force to overwrite)") from None
+    except OSError:  # a file system without hard links: check, then rename
+        if path.exists():
+            raise InputError(f"{path}: already exists (use --force to overwrite)") from None
+        os.replace(tmp_path, path)

@@ -211,3 +211,21 @@ def test_nan_in_a_scenario_file_is_refused(tmp_path):
         cramp.Scenario.load(path)
     assert any("weather.temp_c" in problem and "finite" in problem
                for problem in bad.value.problems)
+
+
+def test_a_run_does_not_overwrite_what_another_run_wrote_meanwhile(goal, tmp_path):
+    """Two runs on one output folder both pass the check before the work; the one finishing
+    second must not replace the first's files without force (issue 19)."""
+    from model.provenance import write_atomic
+
+    result = goal.run(draws=20)
+    target = tmp_path / "out"
+    paths = goal.output_paths(target)  # the check before the work passes: nothing there yet
+    other_run = result.save(target)  # ... then another run saves first
+    before = other_run["json"].read_bytes()
+    with pytest.raises(cramp.InputError, match="another run meanwhile"):
+        write_atomic(paths["json"], lambda tmp: tmp.write_text("this run"))
+    assert paths["json"].read_bytes() == before
+    assert not list(target.glob(".*.tmp"))  # no temporary file left behind
+    write_atomic(paths["json"], lambda tmp: tmp.write_text("this run"), force=True)
+    assert paths["json"].read_text() == "this run"

@@ -86,8 +86,8 @@ def synth(
     records, splits = synthesize(
         runners, seed, distances_km=tuple(distance_km or [MARATHON_KM]), n_races=races
     )
-    write_atomic(out_path, lambda tmp: records.to_csv(tmp, index=False))
-    write_atomic(splits_path, lambda tmp: splits.to_csv(tmp, index=False))
+    write_atomic(out_path, lambda tmp: records.to_csv(tmp, index=False), force=force)
+    write_atomic(splits_path, lambda tmp: splits.to_csv(tmp, index=False), force=force)
     out.print(
         f"wrote {out_path} ({len(records)} records, {int(records['cramped'].sum())} cramps)"
         f" and {splits_path}; true coefficients: {json.dumps(DEFAULT_TRUTH['beta'])}"

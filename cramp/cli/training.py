@@ -68,9 +68,9 @@ def profile(
         text = (scenario_with_runner(scenario, p.runner_table(), race_distance_km, note)
                 if scenario else note + _runner_block(p.runner_table()))
     print_profile(p, log)
-    write_atomic(plot, lambda tmp: plot_training_load(p, tmp))
+    write_atomic(plot, lambda tmp: plot_training_load(p, tmp), force=force)
     if out_path is not None and text is not None:
-        write_atomic(out_path, lambda tmp: tmp.write_text(text))
+        write_atomic(out_path, lambda tmp: tmp.write_text(text), force=force)
     out.print(f"wrote {', '.join(str(t) for t in targets)}", highlight=False)
 
 
@@ -84,7 +84,7 @@ def _profile_rows(folder, day, race_distance_km, tz, out_path, force) -> None:
     table, problems = profiles_table(folder, day, race_distance_km, tz)
     for line in problems:
         err.print(f"skipped: {line}", highlight=False)
-    write_atomic(out_path, lambda tmp: table.to_csv(tmp, index=False))
+    write_atomic(out_path, lambda tmp: table.to_csv(tmp, index=False), force=force)
     out.print(f"wrote {out_path}: {len(table)} runners", highlight=False)
 
 

@@ -27,7 +27,7 @@ REPORTED = (
 def save_fit(tree: xr.DataTree, path: Path, force: bool = False) -> None:
     """Write the fit as netCDF (h5netcdf), atomically, refusing to overwrite without force."""
     check_writable(path, force)
-    write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"))
+    write_atomic(path, lambda tmp: tree.to_netcdf(tmp, engine="h5netcdf"), force=force)
 
 
 def load_posterior(path: Path) -> xr.DataTree:
