@@ -169,10 +169,20 @@ class Fit:
         return az.plot_ppc_pava(calibration_tree(probability, cramped, seed=seed))
 
     def plot_onset_check(self):
-        """Observed against predicted onset km among cramps with a known onset."""
+        """Observed against predicted onset km among cramps with a known onset; without any
+        recorded onset km (common in published cohorts) a figure that says so."""
+        import matplotlib.pyplot as plt
+
+        from model.hazard.specification import ONSET_KNOWN
         from model.plots import plot_onset_check
         from model.validation.checks import onset_check
 
+        if not (self.features["outcome"] == ONSET_KNOWN).any():
+            fig, ax = plt.subplots(figsize=(7, 1.2))
+            ax.axis("off")
+            ax.text(0, 0.5, "No cramp in these records has a recorded onset km (cramp_km): "
+                    "no observed onset positions to check.", va="center")
+            return fig
         return plot_onset_check(onset_check(self.features,
                                             posterior_params(self.posterior, stacked=False)))
 

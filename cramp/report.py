@@ -85,7 +85,7 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
         try:
             papermill.execute_notebook(str(source), str(executed), parameters=parameters,
                                        kernel_name="python3", progress_bar=progress,
-                                       cwd=str(NOTEBOOKS.parent))
+                                       cwd=str(Path.cwd()))  # paths given are the user's
         except papermill.PapermillExecutionError as exc:
             raise RuntimeError(f"{path}: cell {exc.exec_count} failed: {exc.ename}: "
                                f"{exc.evalue}") from exc

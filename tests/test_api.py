@@ -13,6 +13,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from conftest import record, write_csv
 
 import cramp
@@ -229,3 +230,22 @@ def test_a_run_does_not_overwrite_what_another_run_wrote_meanwhile(goal, tmp_pat
     assert not list(target.glob(".*.tmp"))  # no temporary file left behind
     write_atomic(paths["json"], lambda tmp: tmp.write_text("this run"), force=True)
     assert paths["json"].read_text() == "this run"
+
+
+def test_fit_checks_work_on_data_without_onset_km(tmp_path):
+    """Published cohorts rarely record where a cramp began (issue 18): the onset check says so
+    instead of failing, and onset_check itself gives a clear error."""
+    from model.hazard.features import build_features
+    from model.hazard.forward import prior_draws
+    from model.validation.checks import onset_check
+
+    table, _ = cramp.synthesize(60, 2)
+    records = cramp.load_records(table.drop(columns=["cramp_km"]))
+    draws = prior_draws(cramp.load_priors(), 20, 0)
+    draws["race_effect"] = (("draw", "race"), np.zeros((20, records.table["race_id"].nunique())))
+    posterior = draws.expand_dims(chain=[0])
+    fit = cramp.Fit(xr.DataTree.from_dict({"posterior": posterior}), records=records)
+    figure = fit.plot_onset_check()
+    assert "no observed onset positions" in figure.axes[0].texts[0].get_text()
+    with pytest.raises(cramp.InputError, match="no cramp in these records has a recorded onset"):
+        onset_check(build_features(records), draws)

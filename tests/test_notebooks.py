@@ -70,3 +70,17 @@ def test_every_parameter_line_is_a_parameter(name):
     cell = path.read_text().split('tags=["parameters"]', 1)[1].split("# %%", 1)[0]
     assigned = {line.split("=", 1)[0].strip() for line in cell.splitlines() if "=" in line}
     assert set(notebook_parameters(path)) == assigned
+
+
+def test_report_paths_are_the_users_not_the_repositorys(tmp_path):
+    """A relative path given with -p is read from where the user runs `cramp report`."""
+    import shutil
+
+    from scenarios.spec import LIBRARY
+
+    shutil.copy(LIBRARY / "goal_marathon_runner.toml", tmp_path / "my_runner.toml")
+    result = subprocess.run([sys.executable, "-m", "cramp.cli", "report", "what_if_coach",
+                             "-p", "scenario", "my_runner.toml", "-p", "draws", "50",
+                             "--out", "out"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "goal marathon" in (tmp_path / "out" / "what_if_coach.html").read_text()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from model.errors import InputError
 from model.hazard.features import at_risk_before_onset
 from model.hazard.forward import cell_log_rate
 from model.hazard.quadrature import gauss_hermite_normal
@@ -187,6 +188,9 @@ def onset_check(features: xr.Dataset, params: xr.Dataset, bin_km: float = 5.0,
         params = params.stack(sample=("chain", "draw")).reset_index("sample", drop=True)
         params = params.rename(sample="draw")
     known = features["outcome"] == ONSET_KNOWN
+    if not known.any():
+        raise InputError("no cramp in these records has a recorded onset km (cramp_km): there "
+                         "are no observed onset positions to compare with the model's")
     f = features.isel(record=np.flatnonzero(known.to_numpy()))
     edges = np.arange(0.0, float(f["segment_start_km"].max()) + bin_km + 1e-9, bin_km)
     start = f["segment_start_km"]
