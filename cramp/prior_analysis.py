@@ -18,20 +18,16 @@ from model.hazard.specification import FACTORS
 from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
 
 
-def _priors(priors: Priors | str | Path | None) -> Priors:
-    return priors if isinstance(priors, Priors) else load_priors(priors)
-
-
 def evidence(priors: Priors | str | Path | None = None) -> pd.DataFrame:
     """The evidence table (docs/evidence.md) with the priors that cite each study."""
     from model.evidence.table import cited_by, load_evidence
 
-    return cited_by(load_evidence(), _priors(priors)).set_index("id")
+    return cited_by(load_evidence(), load_priors(priors)).set_index("id")
 
 
 def priors_table(priors: Priors | str | Path | None = None) -> pd.DataFrame:
     """Each prior with its distribution, unit and the evidence it rests on."""
-    return pd.DataFrame(_priors(priors).table_rows()).set_index("name")
+    return pd.DataFrame(load_priors(priors).table_rows()).set_index("name")
 
 
 @dataclass
@@ -84,7 +80,7 @@ def prior_check(priors: Priors | str | Path | None = None, *, runners: int = 100
 
     if runners < 1 or draws < 2:
         raise InputError(f"runners must be >= 1 and draws >= 2 (got {runners}, {draws})")
-    p = _priors(priors)
+    p = load_priors(priors)
     dataset = prior_predictive(p, n_runners=runners, n_draws=draws, seed=seed)
     dataset.attrs.update(provenance_attrs(seed=seed, priors=p,
                                           extra={"runners": runners, "draws": draws}))
@@ -95,7 +91,7 @@ def prior_sensitivity(priors: Priors | str | Path | None = None, *, runners: int
                       draws: int = 400, seed: int = 0) -> pd.DataFrame:
     """Median incidence per field when one factor's prior is made sceptical (mean 0, same SD)
     or wide (SD doubled), next to the priors as given (row "as given"), in %."""
-    p = _priors(priors)
+    p = load_priors(priors)
 
     def medians(changed: Priors) -> dict[str, float]:
         summary = prior_check(changed, runners=runners, draws=draws, seed=seed).summary()

@@ -195,7 +195,7 @@ def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
     from model.hazard.forward import prior_draws
     from model.inference.posterior import load_posterior, posterior_params
 
-    p = priors if isinstance(priors, Priors) else load_priors(priors)
+    p = load_priors(priors)
     if fit is None:
         return ParameterDraws(prior_draws(p, draws, seed), p,
                               f"literature prior ({p.path}), {draws} prior draws")

@@ -88,8 +88,11 @@ class Priors:
         return rows
 
 
-def load_priors(path: str | Path | None = None) -> Priors:
-    """Read and check a priors file; a malformed file raises InputError naming the key."""
+def load_priors(path: Priors | str | Path | None = None) -> Priors:
+    """Read and check a priors file (None: the literature priors; a `Priors` is returned as it
+    is); a malformed file raises InputError naming the key."""
+    if isinstance(path, Priors):
+        return path
     path = Path(path) if path is not None else DEFAULT_PRIORS_PATH
     try:
         raw_bytes = path.read_bytes()
