@@ -1,5 +1,6 @@
-"""Training logs: FIT, GPX and CSV files built here, every derived figure against hand-computed
-values (time zones, duplicates, gaps), and bad files reported one by one."""
+"""Training logs: FIT, GPX and CSV files built here (real files: test_training_real_files.py),
+every derived figure against hand-computed values (time zones, duplicates, gaps), and bad files
+reported one by one."""
 
 import datetime as dt
 import subprocess
@@ -77,13 +78,16 @@ def folder(tmp_path_factory):
 def test_reads_every_format_and_reports_every_bad_file(folder):
     log = read_training_log(folder, tz="Europe/Athens")
     skipped = "\n".join(log.skipped)
-    for name in ("corrupt.fit", "truncated.fit", "empty.gpx", "runs.csv: row 2, column "
-                 "distance_km", "bike.fit: not a run"):
+    for name in ("corrupt.fit: damaged", "truncated.fit: damaged", "empty.gpx: empty",
+                 "runs.csv row 2: bad row (column distance_km", "bike.fit: not a run (cycling)",
+                 "notes.txt: unsupported format (.txt)"):
         assert name in skipped, skipped
-    assert len(log.skipped) == 5
-    assert sorted(log.activities["source"]) == ["late.fit", "long28.fit", "runs.csv", "runs.csv",
-                                                "tempo.gpx"]
-    assert log.duplicates == ["long28.gpx: duplicate of long28.fit (same start and distance)"]
+    assert len(log.skipped) == 6
+    assert log.counts() == {"not a run": 1, "duplicate": 1, "damaged": 2, "empty": 1,
+                            "unsupported format": 1, "bad row": 1}
+    assert sorted(log.activities["source"]) == ["late.fit", "long28.fit", "runs.csv row 1",
+                                                "runs.csv row 3", "tempo.gpx"]
+    assert log.duplicates == ["long28.gpx: duplicate (of long28.fit: same start and distance)"]
     late = log.activities.set_index("source").loc["late.fit"]
     assert late["local_date"] == dt.date(2026, 4, 19)  # local, not UTC, date
     tempo = log.activities.set_index("source").loc["tempo.gpx"]
@@ -137,7 +141,8 @@ def test_profile_command_writes_a_scenario_the_simulator_runs(folder, tmp_path):
                            "--plot", str(tmp_path / "load.png")],
                           capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
-    assert "corrupt.fit" in made.stdout + made.stderr and "taper" in made.stdout
+    assert "left out: corrupt.fit: damaged" in made.stderr and "taper" in made.stdout
+    assert "5 runs imported from 10 files; left out: 1 not a run, 1 duplicate" in made.stderr
     assert (tmp_path / "load.png").stat().st_size > 0
     run = subprocess.run([*cmd, "simulate", str(out), "--draws", "50", "--json", "--out",
                           str(tmp_path / "sim")], capture_output=True, text=True)
@@ -173,6 +178,7 @@ def test_one_row_per_runner_folder(folder, tmp_path):
     assert list(rows["runner_id"]) == ["ann"]
     assert rows.loc[0, "longest_run_km"] == 32.0 and rows.loc[0, "taper_days"] == 27
     assert "bob: no profile" in made.stderr  # only a 3 km run: no ability, listed not fatal
+    assert "ann/long28.gpx: duplicate (of long28.fit" in made.stderr  # duplicates listed too
 
 
 def test_profile_scenario_with_another_race_distance_is_refused(folder, tmp_path):

@@ -15,7 +15,9 @@ from model.errors import InputError
 @app.command()
 @guarded
 def profile(
-    folder: Annotated[Path, typer.Argument(help="folder of FIT, GPX and CSV activity files")],
+    folder: Annotated[Path, typer.Argument(
+        help="folder (read recursively) or .zip of FIT, GPX, TCX files (also .gz, nested zips), "
+        "Strava/Garmin export CSVs or a CSV of runs")],
     race_date: Annotated[str, typer.Option("--race-date", help="YYYY-MM-DD (local date)")],
     race_distance_km: Annotated[float, typer.Option("--race-distance-km")],
     tz: Annotated[str, typer.Option("--tz", help="the runner's IANA time zone")] = "UTC",
@@ -52,10 +54,13 @@ def profile(
     if each_subfolder:
         return _profile_rows(folder, day, race_distance_km, tz, out_path, force)
     log = read_training_log(folder, tz)
-    for line in log.skipped + log.duplicates:
-        err.print(f"skipped: {line}", highlight=False)
+    for item in log.left_out:
+        err.print(f"left out: {item}", highlight=False)
+    for note in log.notes:
+        err.print(f"note: {note}", highlight=False)
+    err.print(log.summary(), highlight=False)
     if log.activities.empty:
-        raise InputError(f"{folder}: no readable runs")
+        raise InputError(f"{folder}: no readable runs ({log.summary()})")
     p = runner_profile(log.activities, day, race_distance_km)
     plot = plot or Path("results/profiles") / f"{Path(folder).name}_{day}.png"
     plot.parent.mkdir(parents=True, exist_ok=True)
@@ -96,7 +101,6 @@ def _runner_block(table: dict) -> str:
 
 def _profile_note(p, log) -> str:
     return (f"# runner profile from {log.folder} for a {p.race_distance_km:g} km race on "
-            f"{p.race_date}: {p.n_runs} runs read, {len(log.skipped)} files/rows skipped, "
-            f"{len(log.duplicates)} duplicates dropped\n")
+            f"{p.race_date}: {p.n_runs} runs before the race; {log.summary()}\n")
 
 

@@ -1,179 +1,182 @@
-"""Read a runner's training history from a folder of activity files: FIT (Garmin's FIT SDK),
-GPX (gpxpy) and CSV exports with one row per activity.
+"""Read a runner's training history from their exported activity files, as coaches have them:
+a folder (read recursively) or a ``.zip``, with FIT, GPX and TCX files (also as ``.gz`` and inside
+nested zips), Strava's and Garmin Connect's summary CSVs, or the project's own CSV.
 
-Each readable run becomes one row of an activities table (start time in UTC and the local date in
-the runner's time zone, distance, duration, climb and descent, heart rate, source file). Files
-that cannot be read, and rows of a CSV that break a rule, are skipped and listed with the reason;
-one bad file never stops the import. The same run exported twice (e.g. FIT and GPX) is kept once.
+Each run becomes one row of an activities table (start time in UTC and local date, distance,
+moving and elapsed time, climb and descent, heart rate, sport, source). Everything else is left
+out *with its reason*, never silently: not a run (cycling, walking...), implausible (speed, date,
+duration, too few timed points), duplicate (the same run exported twice), damaged, empty,
+unsupported format, bad CSV row. One bad file never stops the import.
 
-CSV columns (units in the names): ``date`` (YYYY-MM-DD, or a local date-time), ``distance_km``,
-``duration_s``; optional ``elevation_gain_m``, ``elevation_loss_m``, ``avg_hr_bpm``.
+Definitions of distance and duration: model/data/activity_formats/__init__.py (2-D distance as the
+platforms report it; moving/timer time as the duration, elapsed time kept alongside). Sports:
+activity_formats/sports.py (trail and treadmill runs are runs; walks and hikes are not).
+Plausibility and duplicates: activity_rules.py.
+
+Local dates: a FIT file's own local-time offset (its activity message) when it has one, else the
+time zone given (``--tz``); summary CSV dates as the platform writes them (Strava UTC, Garmin
+local).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
 
+from model.data import activity_rules
+from model.data.activity_formats import REASONS, Activity, EmptyFileError, LeftOut, decode, sports
+from model.data.activity_formats.csv_logs import CsvLayoutError, read_csv_log
+from model.data.activity_sources import Member, walk
 from model.errors import InputError
 
-COLUMNS = ["start_utc", "local_date", "distance_km", "duration_s", "elevation_gain_m",
-           "elevation_loss_m", "avg_hr_bpm", "source"]
-RUNNING_SPORTS = {"running", "trail_running", "treadmill_running", None}
-DUPLICATE_WINDOW_S = 120.0  # same start within 2 min ...
-DUPLICATE_DISTANCE_FRACTION = 0.03  # ... and distance within 3%: the same run exported twice
-SOURCE_PREFERENCE = {".fit": 0, ".gpx": 1, ".csv": 2}  # keep the richest export of a duplicate
+COLUMNS = ["start_utc", "local_date", "distance_km", "duration_s", "elapsed_s",
+           "elevation_gain_m", "elevation_loss_m", "avg_hr_bpm", "sport", "fmt", "source"]
 
 
 @dataclass
 class TrainingLog:
-    """Runs read from a folder, plus every file or row skipped (with why) and duplicates dropped."""
+    """Runs read from a folder or zip (`activities`, one row per run: start_utc, local_date,
+    distance_km, duration_s = moving time [s], elapsed_s, elevation_gain_m, elevation_loss_m,
+    avg_hr_bpm, sport, fmt, source), everything left out with its reason, and notes on files
+    that were read despite a defect."""
 
     activities: pd.DataFrame
-    skipped: list[str] = field(default_factory=list)
-    duplicates: list[str] = field(default_factory=list)
+    left_out: list[LeftOut] = field(default_factory=list)
     folder: str = ""
+    notes: list[str] = field(default_factory=list)
+    files_read: int = 0
+
+    @property
+    def skipped(self) -> list[str]:
+        """Everything left out except duplicates, one line each."""
+        return [str(x) for x in self.left_out if x.reason != "duplicate"]
+
+    @property
+    def duplicates(self) -> list[str]:
+        return [str(x) for x in self.left_out if x.reason == "duplicate"]
+
+    def counts(self) -> dict[str, int]:
+        """How many were left out for each reason (in REASONS order)."""
+        n = Counter(x.reason for x in self.left_out)
+        return {reason: n[reason] for reason in REASONS if n[reason]}
+
+    def summary(self) -> str:
+        """One line: runs imported and counts of what was left out, by reason."""
+        left = ", ".join(f"{n} {reason}" for reason, n in self.counts().items())
+        return (f"{len(self.activities)} runs imported from {self.files_read} files"
+                + (f"; left out: {left}" if left else ""))
 
 
 def time_zone(name: str) -> ZoneInfo:
+    """The IANA time zone `name`; InputError naming --tz when there is none."""
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InputError(f"--tz {name!r}: not an IANA time zone (e.g. Europe/London)") from None
 
 
-def read_training_log(folder: str | Path, tz: str = "UTC") -> TrainingLog:
-    """All runs in `folder` (FIT, GPX, CSV; not recursive), local dates in time zone `tz`."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: not a folder")
+def read_training_log(folder: str | Path, tz: str = "UTC",
+                      now: dt.datetime | None = None) -> TrainingLog:
+    """All runs in `folder` (a folder, read recursively, or a .zip), local dates in time zone
+    `tz` unless a file states its own offset. `now` (UTC; default the clock) bounds the dates."""
+    root = Path(folder)
+    if not (root.is_dir() or (root.is_file() and root.suffix.lower() == ".zip")):
+        raise InputError(f"{folder}: not a folder (or a .zip of activity files)")
     zone = time_zone(tz)
-    rows, skipped = [], []
-    for path in sorted(folder.iterdir()):
-        suffix = path.suffix.lower()
-        if not path.is_file() or suffix not in SOURCE_PREFERENCE:
+    now = now or dt.datetime.now(dt.UTC)
+    found: list[Activity] = []
+    left_out: list[LeftOut] = []
+    notes: list[str] = []
+    files = 0
+    for item in walk(root):
+        files += 1
+        if isinstance(item, LeftOut):
+            left_out.append(item)
             continue
-        reader = {".fit": _read_fit, ".gpx": _read_gpx, ".csv": _read_csv}[suffix]
-        try:
-            found, problems = reader(path, zone)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped and reported
-            found, problems = [], [f"{path.name}: unreadable ({type(exc).__name__}: {exc})"]
-        rows.extend(found)
-        skipped.extend(problems)
-    table = pd.DataFrame(rows, columns=COLUMNS)
-    if table.empty:
-        return TrainingLog(table, skipped, [], str(folder))
-    table["local_date"] = [t.tz_convert(zone).date() if pd.isna(d) else d
-                           for t, d in zip(table["start_utc"], table["local_date"], strict=True)]
-    table, duplicates = _drop_duplicates(table)
-    return TrainingLog(table.reset_index(drop=True), skipped, duplicates, str(folder))
-
-
-def _drop_duplicates(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    order = table["source"].map(lambda s: SOURCE_PREFERENCE[Path(s).suffix.lower()])
-    table = table.assign(_pref=order).sort_values(["start_utc", "_pref"]).reset_index(drop=True)
-    keep, dropped = [], []
-    for i, row in table.iterrows():
-        same = [k for k in keep
-                if abs((row["start_utc"] - table.at[k, "start_utc"]).total_seconds())
-                <= DUPLICATE_WINDOW_S
-                and abs(row["distance_km"] - table.at[k, "distance_km"])
-                <= DUPLICATE_DISTANCE_FRACTION * table.at[k, "distance_km"]]
-        if same:
-            dropped.append(f"{row['source']}: duplicate of {table.at[same[0], 'source']} "
-                           f"(same start and distance)")
+        activities, problems, remarks = _decode(item, zone)
+        found.extend(activities)
+        left_out.extend(problems)
+        notes.extend(remarks)
+    found = _merge_summaries(found)
+    runs = []
+    for a in found:
+        if not sports.is_run(a.sport):
+            left_out.append(LeftOut(a.source, "not a run", _sport_words(a)))
+        elif (why := activity_rules.implausible(a, now)) is not None:
+            left_out.append(LeftOut(a.source, "implausible", why))
         else:
-            keep.append(i)
-    return table.loc[keep].drop(columns="_pref"), dropped
+            runs.append(a)
+    table = _table(runs, zone)
+    if not table.empty:
+        table, duplicates = activity_rules.drop_duplicates(table)
+        left_out.extend(duplicates)
+        table = table.sort_values("start_utc", kind="stable").reset_index(drop=True)
+    return TrainingLog(table, left_out, str(folder), notes, files)
 
 
-def _read_fit(path: Path, zone: ZoneInfo):
-    from garmin_fit_sdk import Decoder, Stream
-
-    data = path.read_bytes()
-    if not data:
-        return [], [f"{path.name}: empty file"]
-    decoder = Decoder(Stream.from_byte_array(bytearray(data)))
-    if not decoder.is_fit():
-        return [], [f"{path.name}: not a FIT file"]
-    if not Decoder(Stream.from_byte_array(bytearray(data))).check_integrity():
-        return [], [f"{path.name}: damaged or truncated FIT file (integrity check failed)"]
-    messages, errors = Decoder(Stream.from_byte_array(bytearray(data))).read()
-    if errors:
-        return [], [f"{path.name}: FIT decoding error ({errors[0]})"]
-    sessions = messages.get("session_mesgs", [])
-    if not sessions:
-        return [], [f"{path.name}: no session in the FIT file"]
-    rows, problems = [], []
-    for s in sessions:
-        sport = s.get("sport")
-        if sport not in RUNNING_SPORTS:
-            problems.append(f"{path.name}: not a run ({sport}), left out")
-            continue
-        rows.append(_row(s.get("start_time"), None, (s.get("total_distance") or 0) / 1000,
-                         s.get("total_timer_time") or s.get("total_elapsed_time"),
-                         s.get("total_ascent"), s.get("total_descent"),
-                         s.get("avg_heart_rate"), path.name))
-    return rows, problems
-
-
-def _read_gpx(path: Path, zone: ZoneInfo):
-    import gpxpy
-
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if not text.strip():
-        return [], [f"{path.name}: empty file"]
-    gpx = gpxpy.parse(text)
-    start, end = gpx.get_time_bounds()
-    if start is None or end is None:
-        return [], [f"{path.name}: no timestamps in the GPX track"]
-    if start.tzinfo is None:  # GPX times are UTC by the standard; some tools omit the Z
-        start, end = start.replace(tzinfo=dt.UTC), end.replace(tzinfo=dt.UTC)
-    climb = gpx.get_uphill_downhill()
-    distance_km = (gpx.length_3d() or gpx.length_2d()) / 1000
-    return [_row(start, None, distance_km, (end - start).total_seconds(), climb.uphill,
-                 climb.downhill, None, path.name)], []
-
-
-def _read_csv(path: Path, zone: ZoneInfo):
+def _decode(item: Member, zone: ZoneInfo) -> tuple[list[Activity], list[LeftOut], list[str]]:
     try:
-        table = pd.read_csv(path)
-    except pd.errors.EmptyDataError:
-        return [], [f"{path.name}: empty file"]
-    missing = [c for c in ("date", "distance_km", "duration_s") if c not in table]
-    if missing:
-        return [], [f"{path.name}: missing column(s) {', '.join(missing)} "
-                    f"(found: {', '.join(map(str, table.columns))})"]
-    rows, problems = [], []
-    for i, r in table.iterrows():
-        where = f"{path.name}: row {i + 1}"
-        when = pd.to_datetime(r["date"], errors="coerce")
-        distance = pd.to_numeric(r["distance_km"], errors="coerce")
-        duration = pd.to_numeric(r["duration_s"], errors="coerce")
-        if pd.isna(when):
-            problems.append(f"{where}, column date: not a date ({r['date']!r})")
-        elif not (distance > 0):
-            problems.append(f"{where}, column distance_km: must be a number > 0 "
-                            f"({r['distance_km']!r})")
-        elif not (duration > 0):
-            problems.append(f"{where}, column duration_s: must be a number > 0 "
-                            f"({r['duration_s']!r})")
+        data = item.read()
+        if item.kind == ".csv":
+            out = read_csv_log(item.name, data, zone)
         else:
-            local = when.tz_localize(zone) if when.tzinfo is None else when.tz_convert(zone)
-            rows.append(_row(local, local.date(), distance, duration,
-                             r.get("elevation_gain_m"), r.get("elevation_loss_m"),
-                             r.get("avg_hr_bpm"), path.name))
-    return rows, problems
+            out = decode(item.name, item.kind, data)
+    except EmptyFileError:
+        return [], [LeftOut(item.name, "empty", "no content")], []
+    except CsvLayoutError as exc:
+        reason = "empty" if str(exc) == "empty file" else "unsupported format"
+        return [], [LeftOut(item.name, reason, str(exc))], []
+    except (ValueError, OSError, MemoryError) as exc:  # FitError, TrackFileError, zip errors
+        return [], [LeftOut(item.name, "damaged", str(exc))], []
+    return out.activities, out.left_out, out.notes
 
 
-def _row(start, local_date, distance_km, duration_s, gain, loss, hr, source) -> list:
-    def number(x):
-        return float(x) if x is not None and not pd.isna(x) else np.nan
+def _merge_summaries(found: list[Activity]) -> list[Activity]:
+    """A Strava activities.csv row that names a file read from the same export lends that file
+    its sport (the athlete's own classification on Strava) and is not counted again."""
+    by_source = {a.source: a for a in found if a.fmt != "csv"}
+    merged = []
+    for a in found:
+        if a.linked_file is None:
+            merged.append(a)
+            continue
+        folder = PurePosixPath(a.source.split(" row ")[0]).parent
+        target = by_source.get(str(folder / a.linked_file).removeprefix("./"))
+        if target is None:
+            merged.append(a)  # a manual entry, or its file is missing: the row stands for it
+        else:
+            target.sport, target.sport_label = a.sport, f"{a.sport_label} (Strava)"
+    return merged
 
-    return [pd.Timestamp(start).tz_convert("UTC"), local_date, float(distance_km),
-            number(duration_s), number(gain), number(loss), number(hr), source]
+
+def _sport_words(a: Activity) -> str:
+    label = a.sport_label.strip()
+    if not label or label == a.sport:
+        return str(a.sport)
+    return f"{a.sport}: {label}"
+
+
+def _table(runs: list[Activity], zone: ZoneInfo) -> pd.DataFrame:
+    rows = []
+    for a in runs:
+        start = pd.Timestamp(a.start_utc).tz_convert("UTC") if a.start_utc else pd.NaT
+        if a.local_date is not None:
+            day = a.local_date
+        elif a.utc_offset_s is not None:
+            day = (a.start_utc + dt.timedelta(seconds=a.utc_offset_s)).date()
+        else:
+            day = start.tz_convert(zone).date()
+        rows.append([start, day, float(a.distance_km), float(a.moving_s), float(a.elapsed_s),
+                     _nan(a.gain_m), _nan(a.loss_m), _nan(a.avg_hr_bpm), a.sport or "running",
+                     a.fmt, a.source])
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _nan(x) -> float:
+    return float(x) if x is not None and not pd.isna(x) else np.nan

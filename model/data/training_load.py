@@ -180,7 +180,8 @@ def profiles_table(root, race_date: dt.date, race_distance_km: float, tz: str = 
         raise InputError(f"{root}: no sub-folders (one per runner expected)")
     for folder in folders:
         log = read_training_log(folder, tz)
-        problems.extend(f"{folder.name}/{line}" for line in log.skipped)
+        # every file left out, duplicates included, so a runner's row can be checked
+        problems.extend(f"{folder.name}/{line}" for line in log.left_out)
         try:
             p = runner_profile(log.activities, race_date, race_distance_km)
         except InputError as exc:
