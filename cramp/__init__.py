@@ -51,6 +51,8 @@ _EXPORTS = {
     "prior_check": "cramp.prior_analysis",
     "PriorCheck": "cramp.prior_analysis",
     "prior_sensitivity": "cramp.prior_analysis",
+    "calibrate_priors": "cramp.calibration",
+    "CalibratedPriors": "cramp.calibration",
     # training logs -> runner profile
     "read_training_log": "model.data.activities",
     "TrainingLog": "model.data.activities",
@@ -78,6 +80,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs; not executed at run time
+    from cramp.calibration import CalibratedPriors, calibrate_priors
     from cramp.fitting import Fit, fit
     from cramp.prior_analysis import (
         PriorCheck,

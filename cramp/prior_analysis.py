@@ -5,7 +5,7 @@ much each factor's prior moves that (sensitivity)."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -33,10 +33,13 @@ def priors_table(priors: Priors | str | Path | None = None) -> pd.DataFrame:
 @dataclass
 class PriorCheck:
     """Prior predictive draws per field: `dataset` holds the incidence and the onset share per
-    km for every prior draw, with provenance in its attrs."""
+    km for every prior draw, with provenance in its attrs; `figures` each published figure
+    (model/evidence/published_figures.toml) next to the prior's prediction for that study's
+    field: median, `lo`-`hi` interval (90%, the figures file's `interval_prob`) and `inside`."""
 
     dataset: xr.Dataset
     priors: Priors
+    figures: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self, prob: float = INTERVAL_PROB) -> dict[str, dict[str, float]]:
         """Per field: median and interval of the incidence, median onset km, share of onsets in
@@ -73,9 +76,14 @@ class PriorCheck:
 
 
 def prior_check(priors: Priors | str | Path | None = None, *, runners: int = 1000,
-                draws: int = 400, seed: int = 0) -> PriorCheck:
+                draws: int = 400, seed: int = 0, figures: str | Path | None = None,
+                compare_figures: bool = True) -> PriorCheck:
     """Simulate a typical marathon and 56 km ultra field of `runners` under `draws` prior
-    draws: exact probabilities per draw, no coin flips."""
+    draws: exact probabilities per draw, no coin flips; and (unless `compare_figures` is False)
+    predict each published figure of `figures` (default: the shipped figures file) for its
+    study's field under the same number of draws."""
+    from model.evidence.figure_check import figure_table
+    from model.evidence.figures import load_figures
     from model.evidence.prior_predictive import prior_predictive
 
     if runners < 1 or draws < 2:
@@ -84,7 +92,13 @@ def prior_check(priors: Priors | str | Path | None = None, *, runners: int = 100
     dataset = prior_predictive(p, n_runners=runners, n_draws=draws, seed=seed)
     dataset.attrs.update(provenance_attrs(seed=seed, priors=p,
                                           extra={"runners": runners, "draws": draws}))
-    return PriorCheck(dataset, p)
+    table = pd.DataFrame()
+    if compare_figures:
+        f = load_figures(figures)
+        prob = float(f.settings["interval_prob"])
+        table = figure_table(p, f, n_draws=draws, seed=seed, prob=prob)
+        table.attrs.update({"prob": prob, "figures": f.path, "figures_sha256": f.sha256})
+    return PriorCheck(dataset, p, table)
 
 
 def prior_sensitivity(priors: Priors | str | Path | None = None, *, runners: int = 1000,
@@ -94,7 +108,8 @@ def prior_sensitivity(priors: Priors | str | Path | None = None, *, runners: int
     p = load_priors(priors)
 
     def medians(changed: Priors) -> dict[str, float]:
-        summary = prior_check(changed, runners=runners, draws=draws, seed=seed).summary()
+        summary = prior_check(changed, runners=runners, draws=draws, seed=seed,
+                              compare_figures=False).summary()
         return {f"{field} incidence median [%]": 100 * v["incidence_median"]
                 for field, v in summary.items()}
 

@@ -27,7 +27,7 @@ PUBLIC = {
     "StartAt", "Combined", "load_records", "RaceRecords", "fit", "Fit", "synthesize",
     "load_priors", "Priors", "evidence", "priors_table", "prior_check", "PriorCheck",
     "prior_sensitivity", "read_training_log", "TrainingLog", "runner_profile", "RunnerProfile",
-    "profiles_table", "InputError",
+    "profiles_table", "InputError", "calibrate_priors", "CalibratedPriors",
 }
 HEAVY = ("pymc", "arviz", "nutpie", "pytensor", "numba")
 

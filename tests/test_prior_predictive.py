@@ -52,6 +52,9 @@ def test_prior_check_command_writes_outputs_and_json(tmp_path):
     payload = json.loads(result.stdout)
     assert payload["interval"] == {"kind": "eti", "prob": 0.95}
     assert set(payload["fields"]) == {"marathon", "ultra_56km"}
+    rows = payload["figures"]["rows"]
+    assert payload["figures"]["interval_prob"] == 0.9
+    assert {"E15", "E16", "E3"} <= {r["study"] for r in rows if r["use"] == "likelihood"}
     assert (tmp_path / "pc" / "prior_predictive.png").stat().st_size > 10_000
 
 

@@ -9,7 +9,7 @@ from model.hazard.specification import FACTORS
 
 
 def test_every_prior_cites_evidence_and_shows_arithmetic(priors):
-    evidence_ids = {f"E{i}" for i in range(1, 15)}
+    evidence_ids = {f"E{i}" for i in range(1, 22)}
     for name in (*FACTORS, *BASELINE, "runner_sd", "race_sd", "ck_log_mean"):
         prior = priors[name]
         assert prior.evidence and set(prior.evidence) <= evidence_ids, name

@@ -1,4 +1,4 @@
-"""Commands for researchers' data and the priors: priors, check, synth, fit, prior-check."""
+"""Commands for researchers' data and the priors: check, synth, fit, prior-check."""
 
 from __future__ import annotations
 
@@ -23,24 +23,8 @@ from cramp.cli.render import (
     print_diagnostics,
     print_posterior,
     print_prior_check,
-    print_priors,
 )
 from model.errors import InputError
-
-
-@app.command()
-@guarded
-def priors(
-    priors_path: PriorsOpt = None,
-    detail: Annotated[
-        bool, typer.Option("--detail", help="also print the arithmetic from the published figures")
-    ] = False,
-) -> None:
-    """Print the priors with their units and the evidence they rest on."""
-    from model.evidence.priors import load_priors
-
-    p = load_priors(priors_path)
-    print_priors(p, detail)
 
 
 @app.command()
@@ -181,7 +165,8 @@ def prior_check(
     force: ForceOpt = False,
 ) -> None:
     """Prior predictive check: cramp incidence and onset positions the literature prior implies
-    for a typical marathon and 56 km ultra field (no data needed)."""
+    for a typical marathon and 56 km ultra field (no data needed), and each published figure
+    next to the prior's prediction for that study's field."""
     import cramp
     from model.conventions import INTERVAL_KIND, INTERVAL_PROB
 
@@ -191,9 +176,13 @@ def prior_check(
     summary = check.summary()
     if as_json:
         print(json.dumps({"interval": {"kind": INTERVAL_KIND, "prob": INTERVAL_PROB},
-                          "fields": summary}, indent=2))
+                          "fields": summary,
+                          "figures": {"interval_prob": check.figures.attrs.get("prob"),
+                                      "rows": json.loads(figures.to_json(orient="records"))}},
+                         indent=2))
         return
-    print_prior_check(summary)
+    print_prior_check(summary, check.figures)
     out.print(f"wrote {nc_path} and {png_path}")
 
 
+        figures = check.figures.drop(columns=["reason"], errors="ignore")

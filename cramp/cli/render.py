@@ -117,7 +117,8 @@ def print_diagnostics(d) -> None:
 def print_prior_check(summary: dict) -> None:
     table = Table(title=f"Prior predictive (literature prior; median and {INTERVAL_PROB:.0%} "
                   "equal-tailed interval over prior draws)")
-    for column in ("field", "incidence", "median onset km", "onsets in 2nd half"):
+    for column in ("field", "incidence", "median onset km", "lower quartile km",
+                   "onsets in 2nd half"):
         table.add_column(column)
     for field, s in summary.items():
         table.add_row(
@@ -128,3 +129,39 @@ def print_prior_check(summary: dict) -> None:
             f"{s['onset_second_half_hi']:.0%})",
         )
     out.print(table)
+            f"{s['onset_q25_km']:.1f}",
+    if figures is None or figures.empty:
+        return
+    prob = figures.attrs.get("prob", 0.9)
+    t = Table(title=f"Published figures vs the prior's prediction for each study's field "
+              f"(median, {prob:.0%} interval of what a study of that size would report)")
+    for column in ("study", "figure", "n", "published", "predicted", "inside", "use"):
+        t.add_column(column, overflow="fold")
+    for row in figures.itertuples():
+        fmt = "{:.1f}" if "km" in row.figure and "after" not in row.figure else "{:.1%}"
+        t.add_row(f"{row.study} {escape(row.label)}", row.figure,
+                  "" if row.n != row.n or row.n is None else f"{row.n:.0f}",
+                  fmt.format(row.published),
+                  f"{fmt.format(row.predicted)} ({fmt.format(row.lo)}-{fmt.format(row.hi)})",
+                  "yes" if row.inside else "NO", "fitted" if row.use == "likelihood"
+                  else "context")
+    out.print(t)
+
+
+def print_calibration(result) -> None:
+    """The calibrated baseline next to the priors file's, and how far the factor priors move."""
+    cal = result.calibration
+    t = Table(title=f"Baseline calibrated on {', '.join(cal.evidence)} (seed {cal.seed})")
+    for column in ("prior", "in the file (mu, sigma)", "calibrated (mu, sigma)"):
+        t.add_column(column)
+    current, new = result.current(), result.baseline()
+    for name in new:
+        t.add_row(name, f"{current[name][0]:g}, {current[name][1]:g}",
+                  f"{new[name][0]:g}, {new[name][1]:g}")
+    out.print(t)
+    out.print(f"posterior correlation of the two: {cal.correlation:.2f} (written as independent "
+              f"priors); effective draws of the other priors: {cal.nuisance_ess:.0f}")
+    moved = [f"{k} {cal.nuisance_prior_mean[k]:.2f} -> {cal.nuisance_posterior_mean[k]:.2f}"
+             for k in cal.nuisance_prior_mean]
+    out.print("other priors' means, prior -> given the figures (not written): "
+              + "; ".join(moved), highlight=False)

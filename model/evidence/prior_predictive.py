@@ -74,8 +74,9 @@ def _score_field(field, base: xr.Dataset, params: xr.Dataset):
 
 
 def summarize(pp: xr.Dataset, prob: float = 0.95) -> dict[str, dict[str, float]]:
-    """Median and equal-tailed interval of the incidence, the median onset km and the share of
-    onsets in the second half of the race, per field."""
+    """Median and equal-tailed interval of the incidence, the median onset km, the onsets' lower
+    quartile km (each the median over draws) and the share of onsets in the second half of the
+    race, per field."""
     lo, hi = (1 - prob) / 2, 1 - (1 - prob) / 2
     out = {}
     for field in pp["field"].to_numpy():
@@ -84,11 +85,13 @@ def summarize(pp: xr.Dataset, prob: float = 0.95) -> dict[str, dict[str, float]]
         second_half = f["onset_share"].where(mid > mid.max() / 2, 0.0).sum("segment")
         cdf = f["onset_share"].cumsum("segment")
         median_km = mid.isel(segment=(cdf < 0.5).sum("segment"))
+        q25_km = mid.isel(segment=(cdf < 0.25).sum("segment"))
         out[str(field)] = {
             "incidence_median": float(f["incidence"].median()),
             "incidence_lo": float(f["incidence"].quantile(lo)),
             "incidence_hi": float(f["incidence"].quantile(hi)),
             "onset_median_km": float(median_km.median()),
+            "onset_q25_km": float(q25_km.median()),
             "onset_second_half_median": float(second_half.median()),
             "onset_second_half_lo": float(second_half.quantile(lo)),
             "onset_second_half_hi": float(second_half.quantile(hi)),

@@ -37,6 +37,8 @@ class Prior:
     evidence: tuple[str, ...]
     arithmetic: str
     sign: str = ""
+    #: correlation with another prior of the same section (only the baseline pair has one)
+    correlation: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,13 @@ class Priors:
 
     def __getitem__(self, name: str) -> Prior:
         return self.entries[name]
+
+    @property
+    def baseline_correlation(self) -> float:
+        """Prior correlation of log_hazard_per_km and distance_shape (0: independent). The
+        calibration on published figures pins the baseline's total but not how it splits
+        between level and steepness, so the two are strongly negatively correlated."""
+        return dict(self.entries["log_hazard_per_km"].correlation).get("distance_shape", 0.0)
 
     def factor_mu(self) -> list[float]:
         return [self.entries[f].mu for f in FACTORS]
@@ -75,7 +84,7 @@ class Priors:
                 f"Normal({p.mu:g}, {p.sigma:g})"
                 if p.dist == "normal"
                 else f"HalfNormal({p.sigma:g})"
-            )
+            ) + "".join(f", correlation {r:g} with {other}" for other, r in p.correlation)
             rows.append(
                 {
                     "section": p.section,
@@ -129,6 +138,7 @@ def _read_prior(path: Path, section: str, name: str, spec: object) -> Prior:
             raise InputError(f"{path}: [{key}] {field} must be a number, got {value!r}")
     if not sigma > 0:
         raise InputError(f"{path}: [{key}] sigma must be > 0, got {sigma}")
+    correlation = _read_correlation(path, key, spec.get("correlation"))
     evidence = spec.get("evidence", [])
     if not evidence or not all(isinstance(e, str) for e in evidence):
         raise InputError(f"{path}: [{key}] evidence must list the study ids it rests on")
@@ -142,4 +152,28 @@ def _read_prior(path: Path, section: str, name: str, spec: object) -> Prior:
         tuple(evidence),
         str(spec.get("arithmetic", "")).strip(),
         str(spec.get("sign", "")),
+        correlation,
     )
+
+
+#: the correlations a priors file may state: entry -> the entries it may be correlated with
+_CORRELATIONS = {"baseline.log_hazard_per_km": ("distance_shape",)}
+
+
+def _read_correlation(path: Path, key: str, spec: object) -> tuple[tuple[str, float], ...]:
+    if spec is None:
+        return ()
+    allowed = _CORRELATIONS.get(key, ())
+    if not isinstance(spec, dict) or not allowed:
+        raise InputError(f"{path}: [{key}] correlation: only [baseline.log_hazard_per_km] may "
+                         "have one, as a table such as {{ distance_shape = -0.8 }}")
+    out = []
+    for other, value in spec.items():
+        if other not in allowed:
+            raise InputError(f"{path}: [{key}] correlation.{other}: may only be with "
+                             f"{', '.join(allowed)}")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not -1 < value < 1:
+            raise InputError(f"{path}: [{key}] correlation.{other} must be a number strictly "
+                             f"between -1 and 1, got {value!r}")
+        out.append((other, float(value)))
+    return tuple(out)

@@ -37,19 +37,37 @@ def cell_log_rate(
 
 def cramp_probability(log_rate: xr.DataArray) -> xr.DataArray:
     """P(cramp before the end of the distance reached) = 1 - exp(-sum_s exp(eta_s))."""
-    return -np.expm1(-np.exp(log_rate).sum("segment"))
+    return cramp_probability_shifted(np.exp(log_rate).sum("segment"), 0.0)
 
 
 def onset_distribution(log_rate: xr.DataArray) -> xr.DataArray:
     """P(first cramp in segment s) = S(s-1) * h_s along the course (sums to P(cramp))."""
-    cumulative = np.exp(log_rate).cumsum("segment")
-    survival_end = np.exp(-cumulative)
+    return onset_distribution_shifted(cumulative_hazard(log_rate), 0.0)
+
+
+def cumulative_hazard(log_rate: xr.DataArray) -> xr.DataArray:
+    """Integrated hazard at each segment's end, sum_{s' <= s} exp(eta_s')."""
+    return np.exp(log_rate).cumsum("segment")
+
+
+def cramp_probability_shifted(total_hazard, log_shift) -> xr.DataArray:
+    """P(cramp) when every cell's log rate is shifted by `log_shift` (a change of the baseline
+    log_hazard_per_km, or a race effect), from the unshifted total hazard: many shifts are then
+    evaluated without recomputing the course (the calibration's grid)."""
+    return -np.expm1(-np.exp(log_shift) * total_hazard)
+
+
+def onset_distribution_shifted(cumulative, log_shift) -> xr.DataArray:
+    """`onset_distribution` with every cell's log rate shifted by `log_shift`, from the
+    unshifted `cumulative_hazard`."""
+    survival_end = np.exp(-np.exp(log_shift) * cumulative)
     survival_start = survival_end.shift(segment=1, fill_value=1.0)
     return survival_start - survival_end
 
 
 def prior_draws(priors: Priors, n_draws: int, seed: int) -> xr.Dataset:
-    """Independent draws from the literature priors, as a Dataset with a `draw` dim."""
+    """Draws from the literature priors, as a Dataset with a `draw` dim: independent but for
+    the baseline pair's correlation."""
     rng = np.random.default_rng(seed)
 
     def normal(name):
@@ -60,12 +78,17 @@ def prior_draws(priors: Priors, n_draws: int, seed: int) -> xr.Dataset:
         return np.abs(rng.normal(0.0, priors[name].sigma, n_draws))
 
     beta = rng.normal(priors.factor_mu(), priors.factor_sigma(), (n_draws, len(FACTORS)))
+    level, shape = priors["log_hazard_per_km"], priors["distance_shape"]
+    rho = priors.baseline_correlation
+    z_level, z_shape = rng.standard_normal((2, n_draws))
     draw = np.arange(n_draws)
     return xr.Dataset(
         {
             "beta": (("draw", "factor"), beta),
-            "log_hazard_per_km": ("draw", normal("log_hazard_per_km")),
-            "distance_shape": ("draw", normal("distance_shape")),
+            # the baseline pair is bivariate normal (`Priors.baseline_correlation`)
+            "log_hazard_per_km": ("draw", level.mu + level.sigma * (
+                rho * z_shape + np.sqrt(1 - rho**2) * z_level)),
+            "distance_shape": ("draw", shape.mu + shape.sigma * z_shape),
             "runner_sd": ("draw", half_normal("runner_sd")),
             "race_sd": ("draw", half_normal("race_sd")),
             "ck_log_mean": ("draw", normal("ck_log_mean")),

@@ -234,10 +234,12 @@ def build_model(
         b = {name: beta[FACTORS.index(name)] for name in FACTORS}
         shift = sum(b[n] * d.centres[n] for n in FACTORS) + shape_k * d.centres["distance_shape"]
         log_h10 = pm.Deterministic("log_hazard_per_km", intercept_centred - shift)
-        base = priors["log_hazard_per_km"]
-        pm.Potential(
-            "log_hazard_per_km_prior", pm.logp(pm.Normal.dist(base.mu, base.sigma), log_h10)
-        )
+        # the baseline pair's prior is bivariate normal: log_h10 given the shape
+        base, shape = priors["log_hazard_per_km"], priors["distance_shape"]
+        rho = priors.baseline_correlation
+        pm.Potential("log_hazard_per_km_prior", pm.logp(pm.Normal.dist(
+            base.mu + rho * base.sigma / shape.sigma * (shape_k - shape.mu),
+            base.sigma * np.sqrt(1 - rho**2)), log_h10))
         pm.Potential(
             "ck_observed",
             pm.logp(
