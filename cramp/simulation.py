@@ -131,6 +131,28 @@ class Scenario:
                              "changes": [i.describe() for i in self.spec.interventions.values()]}
                             ).set_index("plan")
 
+    def pace_plan(self, plan: str = "baseline") -> pd.DataFrame:
+        """One runner's planned race per km under `plan` (a name from `plans()`): km from/to,
+        split [s], pace [min/km], elapsed time [h:mm:ss] and clock time at the km's end, and the
+        WBGT met there [degC] - the pacing the simulation assumes (hills and split included)."""
+        import pandas as pd
+
+        from scenarios.course import pace_plan
+
+        if not self.single_runner:
+            raise InputError(f"{self.source}: a pace plan is for a single [runner]")
+        if plan not in self.spec.interventions:
+            raise InputError(f"{self.source}: no plan named {plan!r} (plans: "
+                             f"{', '.join(self.spec.interventions)})")
+        p = pace_plan(self.spec, plan)
+        return pd.DataFrame({
+            "from [km]": p["from_km"].round(3), "to [km]": p["to_km"].round(3),
+            "split [s]": p["segment_time_s"].round(1),
+            "pace [min/km]": [_clock_text(s / 60, seconds=False) for s in p["pace_s_per_km"]],
+            "elapsed [h:mm:ss]": [_clock_text(s / 3600) for s in p["elapsed_s"]],
+            "clock time": [f"{_clock_text(h, seconds=False):0>5}" for h in p["clock_h"]],
+            "WBGT [degC]": p["wbgt_c"].round(1)})
+
     def output_paths(self, folder: str | Path | None = None, *, force: bool = False
                      ) -> dict[str, Path]:
         """The files a run of this scenario saves into `folder` (default
@@ -193,7 +215,7 @@ def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
     """Draws from the literature prior (fit None) or thinned from a posterior."""
     from model.data.records import file_sha256
     from model.hazard.forward import prior_draws
-    from model.inference.posterior import load_posterior, posterior_params
+    from model.inference.posterior import posterior_params
 
     p = load_priors(priors)
     if fit is None:
@@ -201,9 +223,7 @@ def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
                               f"literature prior ({p.path}), {draws} prior draws")
     if isinstance(fit, str | Path):
         path = Path(fit)
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
-        params = posterior_params(load_posterior(path), draws)
+        params = posterior_params(open_posterior(path), draws)
         return ParameterDraws(params, p, f"posterior {path}, {params.sizes['draw']} draws",
                               str(path), file_sha256([path]))
     import xarray as xr
@@ -214,6 +234,27 @@ def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
     return ParameterDraws(params, p, f"posterior of a fit to {source or 'data'}, "
                           f"{params.sizes['draw']} draws", source,
                           tree.attrs.get("data_sha256", ""))
+
+
+def open_posterior(path: str | Path, name: str | None = None) -> xr.DataTree:
+    """A `cramp fit` posterior read from `path` (netCDF), loaded into memory; InputError naming
+    `name` (default the path) when the file is missing, not netCDF or not a `cramp fit` result."""
+    from model.inference.posterior import load_posterior, posterior_params
+
+    path, name = Path(path), name or str(path)
+    if not path.exists():
+        raise InputError(f"{name}: no such file")
+    try:
+        tree = load_posterior(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{name}: not a netCDF file from `cramp fit` ({exc})") from None
+    if "posterior" not in tree.children:
+        raise InputError(f"{name}: has no posterior group: not a `cramp fit` result")
+    try:
+        posterior_params(tree)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    return tree
 
 
 @dataclass
@@ -310,3 +351,13 @@ class SimulationResult:
         return (f"SimulationResult({self.scenario.name!r}: {len(self.comparison['interventions'])}"
                 f" plans, baseline risk {base['mean']:.1%}; {self.parameters})")
 
+
+
+def _clock_text(units: float, *, seconds: bool = True) -> str:
+    """`units` hours as 'H:MM:SS'; with seconds=False, `units` minutes (or hours) as 'M:SS'
+    (or 'H:MM'), zero-padded to two digits in front when it is a clock time (>= 1 h)."""
+    if seconds:
+        minutes, secs = divmod(round(units * 3600), 60)
+        return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
+    whole, rest = divmod(round(units * 60), 60)
+    return f"{whole}:{rest:02d}"

@@ -190,3 +190,25 @@ def runner_terms(block: RunnerBlock, plan: Plan) -> np.ndarray:
         block.cramp_history,
         block.z_effect,
     ])
+
+
+def pace_plan(scenario: Scenario, intervention: str) -> dict[str, np.ndarray]:
+    """A single runner's planned race per 1 km segment under one of the scenario's plans: km
+    from/to, segment time [s], pace [s/km], elapsed time at the segment's end [s], clock time
+    there [h after midnight] and the WBGT met in the segment [degC] - what the simulator assumes.
+    """
+    from scenarios.population import runner_block
+
+    if not scenario.runners.single:
+        raise ValueError("a pace plan is for a single [runner]")
+    plan = scenario.interventions[intervention].apply(scenario.plan())
+    block = runner_block(scenario.runners, scenario.seed, 0, n_nodes_effect=1, n_nodes_ck=1)
+    seg = Segments.of(scenario.course)
+    finish = planned_finish_time_s(scenario, plan, block)[:1]
+    elapsed = elapsed_at_km_s(seg, finish, plan.split_pct, seg.equivalent_end_km)[:, 0]
+    seconds = np.diff(np.concatenate([[0.0], elapsed]))
+    mid = elapsed - seconds / 2
+    return {"from_km": seg.start_km, "to_km": seg.end_km, "segment_time_s": seconds,
+            "pace_s_per_km": seconds / seg.length_km, "elapsed_s": elapsed,
+            "clock_h": plan.start_clock_h + elapsed / 3600.0,
+            "wbgt_c": scenario.weather.wbgt_at(plan.start_clock_h + mid / 3600.0)}

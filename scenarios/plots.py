@@ -14,6 +14,11 @@ from model.plots import finish_figure
 from scenarios.compare import course_curves
 
 
+def _plan(name: object) -> str:
+    """A plan's name as a reader sees it: the baseline is the plan as written."""
+    return "as planned" if str(name) == "baseline" else str(name)
+
+
 def _interval_label(table: dict) -> str:
     i = table["interval"]
     return f"{i['prob']:.0%} {'equal-tailed' if i['kind'] == 'eti' else i['kind']} interval"
@@ -46,10 +51,12 @@ def plot_risk(table: dict, title: str, path: Path | None = None, ax=None):
             ax.annotate(f"P(helps) {row['p_better']:.0%}", (100 * r["hi"], yi),
                         xytext=(6, 0), textcoords="offset points", va="center", fontsize=8)
     ax.axvline(100 * rows[0]["risk"]["mean"], color="grey", lw=0.8, ls="--")
-    ax.set_yticks(y, [row["name"] for row in rows])
+    ax.set_yticks(y, [_plan(row["name"]) for row in rows])
     ax.set_xlabel(f"risk of a cramp during the race [%] (mean, {_interval_label(table)})")
     ax.set_title(title)
-    ax.margins(x=0.25)
+    ax.margins(x=0.25)  # room for the P(helps) labels; a risk has no ticks outside 0-100%
+    ax.set_xlim(left=max(ax.get_xlim()[0], -2.0))
+    ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= 100])
     return _finish(fig, path, own)
 
 
@@ -59,19 +66,19 @@ def plot_risk_vs_time(table: dict, title: str, path: Path | None = None, axes=No
     rows = table["interventions"]
     fig, axes, own = _axes(axes, 2, ncols=2, figsize=(11, 4.2), sharey=True)
     for ax, key, label in (
-        (axes[0], "finish_time_delta_s", "planned finishing time vs baseline [min]"),
+        (axes[0], "finish_time_delta_s", "planned finishing time vs as planned [min]"),
         (axes[1], "expected_finish_time_delta_s",
-         "expected finishing time incl. cramps vs baseline [min]"),
+         "expected finishing time incl. cramps vs as planned [min]"),
     ):
         for row in rows:
             r, t = row["risk_difference"], row[key]
             ax.errorbar(t["mean"] / 60, 100 * r["mean"],
                         xerr=[[(t["mean"] - t["lo"]) / 60], [(t["hi"] - t["mean"]) / 60]],
                         yerr=[[100 * (r["mean"] - r["lo"])], [100 * (r["hi"] - r["mean"])]],
-                        fmt="o", capsize=3, label=row["name"])
+                        fmt="o", capsize=3, label=_plan(row["name"]))
         ax.axvline(0, color="grey", lw=0.8, ls="--")
         ax.set_xlabel(label)
-    axes[0].set_ylabel(f"change in risk vs baseline [% points]\n({_interval_label(table)})")
+    axes[0].set_ylabel(f"change in risk vs as planned [% points]\n({_interval_label(table)})")
     axes[0].axhline(0, color="grey", lw=0.8, ls="--")
     axes[1].axhline(0, color="grey", lw=0.8, ls="--")
     axes[1].legend(fontsize=8, loc="best")
@@ -87,12 +94,12 @@ def plot_onset(result: xr.Dataset, title: str, path: Path | None = None, axes=No
     fig, axes, own = _axes(axes, 2, nrows=2, figsize=(8, 6.5), sharex=True)
     for name in result["intervention"].to_numpy():
         share = curves["onset_share_per_km"].sel(intervention=name).mean("draw")
-        axes[0].plot(km, 100 * share, label=str(name), lw=2 if name == "baseline" else 1.2)
+        axes[0].plot(km, 100 * share, label=_plan(name), lw=2 if name == "baseline" else 1.2)
     hazard = curves["hazard_per_km"].sel(intervention="baseline")
     lo, hi = hazard.quantile([(1 - INTERVAL_PROB) / 2, (1 + INTERVAL_PROB) / 2], "draw").to_numpy()
     axes[1].fill_between(km, 1000 * lo, 1000 * hi, alpha=0.3, color="black",
-                         label=f"baseline, {INTERVAL_PROB:.0%} equal-tailed interval")
-    axes[1].plot(km, 1000 * hazard.mean("draw"), color="black", label="baseline, mean")
+                         label=f"as planned, {INTERVAL_PROB:.0%} equal-tailed interval")
+    axes[1].plot(km, 1000 * hazard.mean("draw"), color="black", label="as planned, mean")
     axes[0].set_ylabel("share of cramps starting per km [%]")
     axes[1].set_ylabel("cramps per 1000 runners per km\n(among those without one yet)")
     axes[1].set_xlabel("distance along the course [km]")

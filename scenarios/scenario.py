@@ -12,6 +12,9 @@ from scenarios.interventions import Intervention, Plan
 
 WALKING_SPEED_KMH = 5.0  # slower than this on average is walking, not a race pace
 FASTEST_PACE_MIN_PER_KM = 2.5  # faster than this over any race distance is not plausible
+# a target this much faster than a recent result predicts (Riegel) is beyond the runner's ability:
+# a realistic season's improvement is a few %, and the model's pace effect was never seen there
+MAX_TARGET_OVER_ABILITY_PCT = 20.0
 UNBOUNDED_CLIP_SD = 4.0  # normal / lognormal attributes without min/max are clipped at +-4 SD
 RUNNER_ATTRIBUTES = ("ref_time_s", "longest_run_km", "taper_days", "ck_pre_u_per_l",
                      "cramp_history", "effort_vs_ability_pct")

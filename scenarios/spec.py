@@ -34,6 +34,7 @@ from scenarios.interventions import (
 from scenarios.runner_spec import runners_of
 from scenarios.scenario import (
     FASTEST_PACE_MIN_PER_KM,
+    MAX_TARGET_OVER_ABILITY_PCT,
     WALKING_SPEED_KMH,
     Course,
     Scenario,
@@ -291,12 +292,35 @@ def _check_paces_and_weather(s: Scenario, p: Problems) -> None:
         if t_fast / 60 / distance < FASTEST_PACE_MIN_PER_KM:
             p.add(source, f"the fastest planned pace{where} is faster than "
                   f"{FASTEST_PACE_MIN_PER_KM} min/km ({t_fast / 60 / distance:.2f} min/km)")
+        # a plan that keeps the planned time would only repeat the baseline's message
+        if s.runners.target_time_s is not None and (name == "baseline" or plan.time_factor != 1):
+            _check_target_within_ability(s, t_fast, where, p)
         first, last = plan.start_clock_h, plan.start_clock_h + t_slow / 3600
         hours = s.weather.clock_h
         if len(hours) and (first < hours[0] - 1e-9 or last > hours[-1] + 1e-9):
             p.add("weather.hours", f"must cover the race{where} from {_clock(first)} to the last "
                   f"planned finish at {_clock(last)} (covers {_clock(hours[0])}-"
                   f"{_clock(hours[-1])})")
+
+
+def _check_target_within_ability(s: Scenario, planned_s: float, where: str, p: Problems
+                                 ) -> None:
+    """A single runner's planned time [s] may not beat what their recent result predicts for this
+    course (Riegel, hills counted) by more than MAX_TARGET_OVER_ABILITY_PCT."""
+    runners = s.runners
+    ability = predicted_time_s(runners.attributes["ref_time_s"].a, runners.ref_distance_km,
+                               s.course.distance_km) * hill_time_ratio(s.course)
+    faster_pct = 100 * (ability / planned_s - 1)
+    if faster_pct > MAX_TARGET_OVER_ABILITY_PCT:
+        p.add("pacing.target_time / target_pace", f"the planned time{where} "
+              f"({_duration(planned_s)}) is {faster_pct:.0f}% faster than the runner's recent "
+              f"result predicts for this race ({_duration(ability)}); more than "
+              f"{MAX_TARGET_OVER_ABILITY_PCT:g}% faster is beyond their ability")
+
+
+def _duration(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
 
 
 def _clock(hours: float) -> str:
