@@ -160,3 +160,42 @@ def test_model_gradient_is_the_kernel_gradient_through_pytensor(cohort, priors):
             assert grad[offset + i] == pytest.approx(expected, rel=1e-5, abs=1e-5), var.name
         offset += size
     assert offset == grad.size
+
+
+def test_reference_definition_and_kernel_agree_in_value_and_gradient(cohort):
+    # the reference (plain PyTensor, autodiff) is the definition; the kernel must match it in
+    # value and in every gradient component, for records of every (CK category x outcome) group
+    import pytensor
+    import pytensor.tensor as pt
+
+    from model.inference.likelihood_reference import reference_loglik
+
+    _, data = cohort
+    const, b_cell, params = pt.dvector("const"), pt.dvector("b_cell"), pt.dvector("params")
+    total = reference_loglik(const, b_cell, params, data)
+    reference = pytensor.function([const, b_cell, params],
+                                  [total, *pt.grad(total, [const, b_cell, params])])
+    rng = np.random.default_rng(11)
+    for _ in range(4):
+        point = _point(data, rng)
+        point[2][:] = [rng.normal(0, 0.7), rng.normal(0.4, 0.2), rng.normal(4.4, 0.2),
+                       rng.uniform(0.2, 0.9), rng.normal(-0.2, 0.2)]
+        kernel = loglik_and_gradient(*point, *data.arrays())
+        expected = reference(*point)
+        assert kernel[0] == pytest.approx(float(expected[0]), rel=1e-11)
+        for got, want, name in zip(kernel[1:], expected[1:], ("const", "b_cell", "params"),
+                                   strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10, err_msg=name)
+
+
+def test_the_model_on_either_backend_has_the_same_log_density(cohort, priors):
+    features, _ = cohort
+    numba_model = build_model(features, priors)
+    reference_model = build_model(features, priors, backend="reference")
+    point = numba_model.initial_point()
+    rng = np.random.default_rng(4)
+    point = {k: v + rng.normal(0, 0.1, np.shape(v)) for k, v in point.items()}
+    assert reference_model.compile_logp()(point) == pytest.approx(
+        numba_model.compile_logp()(point), rel=1e-11)
+    np.testing.assert_allclose(reference_model.compile_dlogp()(point),
+                               numba_model.compile_dlogp()(point), rtol=1e-8, atol=1e-9)

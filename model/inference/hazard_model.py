@@ -58,6 +58,7 @@ from model.hazard.specification import (
     log_ck_from_damage,
 )
 from model.inference.likelihood import KernelData, hazard_loglik
+from model.inference.likelihood_reference import reference_loglik
 from model.inference.likelihood_stages import (
     LOCATED,
     MEASURED,
@@ -69,6 +70,7 @@ from model.inference.likelihood_stages import (
 
 N_NODES_RUNNER = FIT_QUADRATURE.effect_nodes
 N_NODES_DAMAGE = FIT_QUADRATURE.damage_nodes
+BACKENDS = ("numba", "reference")
 WINDOW_LOG_WEIGHT = -36.0
 _MASKED_LOG_RATE = -1000.0  # exp() of this is exactly 0 in float64: masked cells add nothing
 
@@ -207,8 +209,15 @@ def build_model(
     *,
     n_nodes_runner: int = N_NODES_RUNNER,
     n_nodes_damage: int = N_NODES_DAMAGE,
+    backend: str = "numba",
 ) -> pm.Model:
-    """The PyMC model of the cramp hazard for these features, with literature priors."""
+    """The PyMC model of the cramp hazard for these features, with literature priors.
+
+    `backend`: the likelihood's implementation, "numba" (the compiled kernel with its
+    hand-derived gradient, fast) or "reference" (the plain PyTensor definition with automatic
+    gradients, model/inference/likelihood_reference.py)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     d = prepare(features)
     coords = {"factor": list(FACTORS), "race": features["race"].to_numpy().tolist()}
     with pm.Model(coords=coords) as model:
@@ -258,7 +267,8 @@ def build_model(
         b_cell = pt.stack([shape_k] + [b[name] for name in d.cell_names])
         params = pt.stack([runner_scale, b["muscle_damage"], ck_log_mean, ck_log_sd, ck_taper])
         data = kernel_data(d, n_nodes_runner, n_nodes_damage)
-        pm.Potential("loglik", hazard_loglik(const, b_cell, params, data))
+        loglik = hazard_loglik if backend == "numba" else reference_loglik
+        pm.Potential("loglik", loglik(const, b_cell, params, data))
     model.cramp_data = d  # kept for diagnostics and predictions
     return model
 
