@@ -21,7 +21,7 @@ from model.inference.posterior import load_posterior, posterior_params, save_fit
 from model.provenance import provenance_frame
 
 if TYPE_CHECKING:
-    from model.inference.fit import Diagnostics
+    from model.inference.diagnostics import Diagnostics
 
 PREDICT_DRAW_CHUNK = 100  # draws per block in `Fit.predict`: memory ~ chunk x records x km
 
@@ -29,13 +29,19 @@ PREDICT_DRAW_CHUNK = 100  # draws per block in `Fit.predict`: memory ~ chunk x r
 def fit(records: RaceRecords | Source, *, splits: Source | None = None,
         priors: Priors | str | Path | None = None, draws: int = 1000, tune: int = 1000,
         chains: int = 2, seed: int = 0, adaptation: str = "auto",
+        target_accept: float | None = None, extend: bool = True, backend: str = "numba",
         progress: bool = False) -> Fit:
     """Fit the hazard model to race records and return the `Fit`.
 
     `records`: validated `RaceRecords` (from `cramp.load_records`), or a CSV/Parquet path or a
     DataFrame (validated here, with `splits` likewise). `priors`: a `Priors`, a priors TOML
     path, or None for the literature priors. `draws` and `tune` are per chain; `adaptation` is
-    nutpie's mass matrix adaptation (auto: low_rank from 5,000 runner-races, diag below)."""
+    nutpie's mass matrix adaptation (auto: low_rank from 5,000 runner-races, diag below);
+    `target_accept` NUTS's target acceptance rate (default 0.9). With `extend` (the default) a
+    fit whose diagnostics fail is sampled once more, longer (more draws for too few effective
+    draws, smaller steps for divergences); `Fit.attrs["sampler_attempts"]` says what was done
+    and `Fit.advice()` what to try if it still fails. `backend`: "numba" (the compiled kernel,
+    fast) or "reference" (the plain PyTensor definition with automatic gradients)."""
     from model.hazard.features import build_features
     from model.inference.fit import ADAPTATIONS
     from model.inference.fit import fit as sample
@@ -43,6 +49,12 @@ def fit(records: RaceRecords | Source, *, splits: Source | None = None,
     for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
         if value < 1:
             raise InputError(f"{name} must be >= 1, got {value}")
+    from model.inference.hazard_model import BACKENDS
+
+    if backend not in BACKENDS:
+        raise InputError(f"backend {backend!r}: use {' or '.join(BACKENDS)}")
+    if target_accept is not None and not 0.5 <= target_accept < 1:
+        raise InputError(f"target_accept must be in [0.5, 1), got {target_accept}")
     if adaptation not in ADAPTATIONS:
         raise InputError(f"adaptation {adaptation!r}: use auto, diag or low_rank")
     if not isinstance(records, RaceRecords):
@@ -50,7 +62,8 @@ def fit(records: RaceRecords | Source, *, splits: Source | None = None,
     p = load_priors(priors)
     features = build_features(records)
     tree = sample(features, p, draws=draws, tune=tune, chains=chains, seed=seed,
-                  progress=progress, adaptation=adaptation, data_sha256=records.sha256,
+                  progress=progress, adaptation=adaptation, target_accept=target_accept,
+                  extend=extend, backend=backend, data_sha256=records.sha256,
                   data_source=records.source)
     return Fit(tree, p, records)
 
@@ -94,9 +107,22 @@ class Fit:
     @cached_property
     def diagnostics(self) -> Diagnostics:
         """Convergence: worst R-hat, smallest bulk/tail ESS, divergences; `.ok`, `.problems()`."""
-        from model.inference.fit import diagnose
+        from model.inference.diagnostics import diagnose
 
         return diagnose(self.posterior)
+
+    def advice(self) -> list[str]:
+        """When the diagnostics fail: what it means for the study and what to try, one line
+        each (empty when they pass)."""
+        from model.inference.diagnostics import SamplerSettings, advice
+
+        a = self.posterior.attrs
+        settings = SamplerSettings(int(a.get("draws", 1000)), int(a.get("tune", 1000)),
+                                   float(a.get("target_accept", 0.9)))
+        design = {k: int(a.get(f"n_{k}", 0)) for k in ("races", "runners", "records")}
+        design = {f"n_{k}": v for k, v in design.items()}
+        design["n_runners_seen_twice"] = int(a.get("n_runners_in_several_races", 0))
+        return advice(self.diagnostics, settings, design)
 
     def summary(self, prob: float = INTERVAL_PROB) -> pd.DataFrame:
         """Posterior mean, sd, equal-tailed interval, R-hat and ESS per parameter."""

@@ -41,7 +41,10 @@ fit = cramp.fit(records, priors=priors_path or None, draws=draws, tune=tune, see
 d = fit.diagnostics
 display(Markdown(f"Convergence: max R-hat {d.rhat_max:.3f}, min bulk ESS {d.ess_bulk_min:.0f}, "
                  f"divergences {d.divergences} — "
-                 + ("**OK**" if d.ok else "**problems: " + "; ".join(d.problems()) + "**")))
+                 + ("**OK**" if d.ok else "**problems: " + "; ".join(d.problems()) + "**")
+                 + f" (sampler: {fit.attrs.get('sampler_attempts', '')})"))
+for line in fit.advice():
+    display(Markdown(f"- {line}"))
 fit.summary()
 
 # %% [markdown]

@@ -11,7 +11,8 @@ import pytest
 
 from model.data.records import RaceRecords
 from model.hazard.features import build_features, wbgt_from_weather_c
-from model.inference.fit import diagnose, fit
+from model.inference.diagnostics import diagnose
+from model.inference.fit import fit
 from model.validation.synth import DEFAULT_TRUTH
 from model.validation.synth import synthesize as project_synthesize
 

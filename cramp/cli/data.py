@@ -104,9 +104,21 @@ def fit(
         "--adaptation", help="nutpie mass matrix: auto (low_rank from 5,000 runner-races, "
         "1.8-3x faster there; diag below, more robust on small cohorts), diag or low_rank"
     )] = "auto",
+    target_accept: Annotated[float | None, typer.Option(
+        "--target-accept", help="NUTS target acceptance rate (default 0.9); higher takes "
+        "smaller steps, for divergences")] = None,
+    backend: Annotated[str, typer.Option(
+        "--backend", help="likelihood: numba (compiled kernel, fast) or reference (plain "
+        "PyTensor definition, automatic gradients)")] = "numba",
+    no_extend: Annotated[bool, typer.Option(
+        "--no-extend", help="do not sample a second, longer time when the diagnostics fail")
+    ] = False,
     force: ForceOpt = False,
 ) -> None:
-    """Fit the hazard model to logged race records and write the posterior."""
+    """Fit the hazard model to logged race records and write the posterior.
+
+    When the convergence diagnostics fail, the fit is sampled once more, longer (more draws, or
+    smaller steps for divergences), and the output says what was done and what to try."""
     import cramp
     from model.hazard import onset_location
     from model.hazard.features import build_features
@@ -141,11 +153,12 @@ def fit(
         f"{chains} x ({tune} tune + {draws} draws)..."
     )
     result = cramp.fit(records, priors=priors, draws=draws, tune=tune, chains=chains, seed=seed,
-                       adaptation=adaptation, progress=sys.stderr.isatty())
+                       adaptation=adaptation, target_accept=target_accept,
+                       extend=not no_extend, backend=backend, progress=sys.stderr.isatty())
     result.save(out_path, force=force)
     print_posterior(result.summary())
     diagnostics = result.diagnostics
-    print_diagnostics(diagnostics)
+    print_diagnostics(diagnostics, result.attrs.get("sampler_attempts", ""), result.advice())
     out.print(f"wrote {out_path}")
     if strict and not diagnostics.ok:
         raise typer.Exit(EXIT_DIAGNOSTICS)
@@ -175,6 +188,7 @@ def prior_check(
     nc_path, png_path = paths["nc"], paths["png"]
     summary = check.summary()
     if as_json:
+        figures = check.figures.drop(columns=["reason"], errors="ignore")
         print(json.dumps({"interval": {"kind": INTERVAL_KIND, "prob": INTERVAL_PROB},
                           "fields": summary,
                           "figures": {"interval_prob": check.figures.attrs.get("prob"),
@@ -185,4 +199,3 @@ def prior_check(
     out.print(f"wrote {nc_path} and {png_path}")
 
 
-        figures = check.figures.drop(columns=["reason"], errors="ignore")

@@ -107,14 +107,22 @@ def print_posterior(summary) -> None:
     out.print(table)
 
 
-def print_diagnostics(d) -> None:
+def print_diagnostics(d, attempts: str = "", advice: list[str] | None = None) -> None:
+    """The convergence verdict; with `attempts` (the sampler's runs, from the provenance) when
+    a second, longer run was needed, and the advice when it still fails."""
+    if " | then " in attempts:
+        out.print(f"sampler: the first run did not converge ({attempts.split(' | then ')[0]}); "
+                  f"sampled again with {attempts.split(' | then ')[-1]}", highlight=False)
     out.print(
         f"diagnostics: max R-hat {d.rhat_max:.3f}, min ESS bulk {d.ess_bulk_min:.0f} / tail "
         f"{d.ess_tail_min:.0f}, {d.divergences} divergences: "
-        + ("OK" if d.ok else "NOT OK (" + "; ".join(d.problems()) + ")"))
+        + ("OK" if d.ok else "NOT OK (" + "; ".join(d.problems()) + ")"), highlight=False)
+    for line in advice or []:
+        out.print(f"  {line}", highlight=False)
 
 
-def print_prior_check(summary: dict) -> None:
+def print_prior_check(summary: dict, figures=None) -> None:
+    """The fields' incidence and onsets, and each published figure next to its prediction."""
     table = Table(title=f"Prior predictive (literature prior; median and {INTERVAL_PROB:.0%} "
                   "equal-tailed interval over prior draws)")
     for column in ("field", "incidence", "median onset km", "lower quartile km",
@@ -125,11 +133,11 @@ def print_prior_check(summary: dict) -> None:
             field,
             f"{s['incidence_median']:.1%} ({s['incidence_lo']:.1%}-{s['incidence_hi']:.1%})",
             f"{s['onset_median_km']:.1f}",
+            f"{s['onset_q25_km']:.1f}",
             f"{s['onset_second_half_median']:.0%} ({s['onset_second_half_lo']:.0%}-"
             f"{s['onset_second_half_hi']:.0%})",
         )
     out.print(table)
-            f"{s['onset_q25_km']:.1f}",
     if figures is None or figures.empty:
         return
     prob = figures.attrs.get("prob", 0.9)

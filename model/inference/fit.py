@@ -1,9 +1,7 @@
-"""Fit the hazard model to race records: sample with nutpie, label the posterior, record
-provenance, and judge convergence."""
+"""Fit the hazard model to race records: sample with nutpie (a second, longer attempt when the
+first does not converge), label the posterior, and record provenance."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import arviz as az
 import numpy as np
@@ -19,40 +17,10 @@ from model.hazard.specification import (
     ONSET_KNOWN,
     ONSET_UNKNOWN,
 )
+from model.inference.diagnostics import SamplerSettings, diagnose, second_attempt
 from model.inference.hazard_model import build_model, compile_for_nutpie, onset_windows
 from model.inference.posterior import REPORTED
 from model.provenance import provenance_attrs
-
-RHAT_MAX = 1.01
-ESS_MIN = 400
-
-
-@dataclass
-class Diagnostics:
-    """Convergence verdict: worst R-hat, smallest bulk/tail ESS, divergent transitions."""
-
-    rhat_max: float
-    ess_bulk_min: float
-    ess_tail_min: float
-    divergences: int
-
-    @property
-    def ok(self) -> bool:
-        return (
-            self.rhat_max < RHAT_MAX
-            and min(self.ess_bulk_min, self.ess_tail_min) >= ESS_MIN
-            and self.divergences == 0
-        )
-
-    def problems(self) -> list[str]:
-        found = []
-        if not self.rhat_max < RHAT_MAX:
-            found.append(f"R-hat {self.rhat_max:.3f} >= {RHAT_MAX}")
-        if min(self.ess_bulk_min, self.ess_tail_min) < ESS_MIN:
-            found.append(f"ESS {min(self.ess_bulk_min, self.ess_tail_min):.0f} < {ESS_MIN}")
-        if self.divergences:
-            found.append(f"{self.divergences} divergent transitions")
-        return found
 
 
 def fit(
@@ -67,25 +35,32 @@ def fit(
     data_sha256: str = "",
     data_source: str = "",
     adaptation: str = "auto",
+    target_accept: float | None = None,
+    extend: bool = True,
+    backend: str = "numba",
 ) -> xr.DataTree:
     """Sample the posterior; returns a DataTree (posterior, sample_stats) with provenance attrs.
 
     `adaptation` is nutpie's mass-matrix adaptation: "diag", "low_rank", or "auto"
-    (`choose_adaptation`)."""
+    (`choose_adaptation`). `target_accept` defaults to diagnostics.TARGET_ACCEPT. With `extend`,
+    a fit whose diagnostics fail is sampled once more with the settings of
+    `diagnostics.second_attempt` (same compiled model, same seed); both attempts are recorded in
+    the provenance (`sampler_attempts`). `backend`: the likelihood's implementation
+    (hazard_model.BACKENDS)."""
     adaptation = choose_adaptation(features.sizes["record"], adaptation)
-    model = build_model(features, priors)
+    model = build_model(features, priors, backend=backend)
     compiled = compile_for_nutpie(model)
-    tree = nutpie.sample(
-        compiled,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        cores=chains,
-        seed=seed,
-        progress_bar=progress,
-        adaptation=adaptation,
-        save_warmup=False,
-    )
+    settings = SamplerSettings(draws, tune) if target_accept is None else SamplerSettings(
+        draws, tune, target_accept)
+    tree = _sample(compiled, settings, chains, seed, progress, adaptation)
+    attempts = [settings.describe()]
+    first = diagnose(tree) if extend else None
+    retry = second_attempt(settings, first, chains) if first is not None else None
+    if retry is not None and first is not None:
+        attempts[0] += f": {'; '.join(first.problems())}"
+        settings = retry
+        tree = _sample(compiled, settings, chains, seed, progress, adaptation)
+        attempts.append(settings.describe())
     posterior = tree["posterior"].to_dataset()
     # the signed scale is a sampling device (see hazard_model); runner_sd is the parameter
     posterior = posterior.drop_vars(["runner_scale"], errors="ignore")
@@ -106,13 +81,18 @@ def fit(
             data_sha256=data_sha256,
             data_source=data_source,
             extra={
-                "draws": draws,
-                "tune": tune,
+                "draws": settings.draws,
+                "tune": settings.tune,
+                "target_accept": settings.target_accept,
+                "sampler_attempts": " | then ".join(attempts),
+                "likelihood_backend": backend,
                 "chains": chains,
                 "sampler": f"nutpie NUTS ({adaptation} mass matrix adaptation)",
                 "n_records": int(features.sizes["record"]),
                 "n_runners": int(features.sizes["runner"]),
                 "n_races": int(features.sizes["race"]),
+                "n_runners_in_several_races": int(
+                    (np.bincount(features["runner_index"].to_numpy()) > 1).sum()),
                 "n_cramps": int((outcome != 0).sum()),
                 "n_onset_known": int((outcome == ONSET_KNOWN).sum()),
                 "n_onset_unknown": int((outcome == ONSET_UNKNOWN).sum()),
@@ -122,6 +102,22 @@ def fit(
         )
     )
     return tree
+
+
+def _sample(compiled, settings: SamplerSettings, chains: int, seed: int, progress: bool,
+            adaptation: str) -> xr.DataTree:
+    return nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        target_accept=settings.target_accept,
+        chains=chains,
+        cores=chains,
+        seed=seed,
+        progress_bar=progress,
+        adaptation=adaptation,
+        save_warmup=False,
+    )
 
 
 LOW_RANK_FROM_RECORDS = 5000
@@ -139,20 +135,6 @@ def choose_adaptation(n_records: int, adaptation: str = "auto") -> str:
     if adaptation != "auto":
         return adaptation
     return "low_rank" if n_records >= LOW_RANK_FROM_RECORDS else "diag"
-
-
-def diagnose(tree: xr.DataTree) -> Diagnostics:
-    posterior = tree["posterior"].to_dataset()[list(REPORTED)].reset_coords(drop=True)
-    rhat = az.rhat(posterior)
-    ess_bulk = az.ess(posterior, method="bulk")
-    ess_tail = az.ess(posterior, method="tail")
-    divergences = int(tree["sample_stats"].to_dataset()["diverging"].sum())
-    return Diagnostics(_worst(rhat, max), _worst(ess_bulk, min), _worst(ess_tail, min), divergences)
-
-
-def _worst(ds: xr.Dataset, pick) -> float:
-    values = np.concatenate([np.ravel(ds[v].to_numpy()) for v in ds.data_vars])
-    return float(pick(values))
 
 
 def summary_table(tree: xr.DataTree, prob: float = INTERVAL_PROB) -> pd.DataFrame:
