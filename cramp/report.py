@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from model.errors import InputError
@@ -83,9 +85,10 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
         nb.cells.insert(0, nbformat.v4.new_markdown_cell(_header(path, parameters, known)))
         _write_ipynb(nb, source)
         try:
-            papermill.execute_notebook(str(source), str(executed), parameters=parameters,
-                                       kernel_name="python3", progress_bar=progress,
-                                       cwd=str(Path.cwd()))  # paths given are the user's
+            with _inline_plots():
+                papermill.execute_notebook(str(source), str(executed), parameters=parameters,
+                                           kernel_name="python3", progress_bar=progress,
+                                           cwd=str(Path.cwd()))  # paths given are the user's
         except papermill.PapermillExecutionError as exc:
             raise RuntimeError(f"{path}: cell {exc.exec_count} failed: {exc.ename}: "
                                f"{exc.evalue}") from exc
@@ -95,6 +98,22 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
     write_atomic(ipynb_path, lambda tmp: nbformat.write(result, tmp), force=force)
     write_atomic(html_path, lambda tmp: tmp.write_text(html, encoding="utf-8"), force=force)
     return html_path
+
+
+@contextmanager
+def _inline_plots():
+    """The kernel inherits this process's environment: an MPLBACKEND set there (importing
+    streamlit sets Agg process-wide; a user may have set it) would leave the report without its
+    plots. The kernel gets the inline backend; the environment is restored after."""
+    before = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = before
 
 
 def _read_notebook(path: Path):

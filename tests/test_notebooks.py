@@ -1,6 +1,7 @@
 """Every notebook executes headless through `cramp report` in a fast smoke mode, and two
 executions with the same parameters give the same numbers."""
 
+import os
 import subprocess
 import sys
 
@@ -16,9 +17,9 @@ SMOKE = {
 }
 
 
-def report(name: str, out, *extra):
+def report(name: str, out, *extra, env=None):
     return subprocess.run([sys.executable, "-m", "cramp.cli", "report", name, *SMOKE[name],
-                           *extra, "--out", str(out)], capture_output=True, text=True)
+                           *extra, "--out", str(out)], capture_output=True, text=True, env=env)
 
 
 def text_outputs(path) -> list[str]:
@@ -36,12 +37,21 @@ def test_every_notebook_is_covered():
     assert {p.stem for p in NOTEBOOKS.glob("*.py")} == set(SMOKE)
 
 
+def test_a_report_has_its_plots_whatever_backend_the_caller_set(tmp_path):
+    # importing streamlit (the web page) sets MPLBACKEND=Agg process-wide; a report run from
+    # such a process must still embed its plots
+    result = report("what_if_coach", tmp_path, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "<img" in (tmp_path / "what_if_coach.html").read_text()
+
+
 @pytest.mark.parametrize("name", sorted(SMOKE))
 def test_notebook_executes_into_an_html_report(name, tmp_path):
     result = report(name, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     html = (tmp_path / f"{name}.html").read_text()
-    assert "git commit" in html and "priors_sha256" in html and "<img" in html
+    for expected in ("git commit", "priors_sha256", "<img"):
+        assert expected in html, f"{expected!r} missing from the {name} report"
     assert "Traceback" not in html
 
 
