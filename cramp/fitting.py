@@ -17,7 +17,8 @@ from model.conventions import INTERVAL_PROB
 from model.data.records import RaceRecords, Source, load_records
 from model.errors import InputError
 from model.evidence.priors import Priors, load_priors
-from model.inference.posterior import load_posterior, posterior_params, save_fit
+from model.inference.posterior import load_posterior, posterior_params
+from model.output_claim import OutputClaim
 from model.provenance import provenance_frame
 
 if TYPE_CHECKING:
@@ -68,6 +69,23 @@ def fit(records: RaceRecords | Source, *, splits: Source | None = None,
     return Fit(tree, p, records)
 
 
+def claim_fit_output(path: str | Path, *, force: bool = False, need_bytes: int = 0
+                     ) -> OutputClaim:
+    """An exclusive claim on a fit's output file, taken before sampling (a `with` block): the
+    folder is created, writability and `need_bytes` of free space checked, an existing file
+    refused without `force`, a second run on the same file refused while this one runs."""
+    return OutputClaim(Path(path), force=force, need_bytes=need_bytes)
+
+
+def posterior_bytes(records: RaceRecords, draws: int, chains: int) -> int:
+    """About how large a fit's netCDF is [bytes]: float64 per chain, draw and parameter (the
+    runner and race effects dominate), doubled for a second, longer run when the first does
+    not converge."""
+    t = records.table
+    n_parameters = t["runner_id"].nunique() + t["race_id"].nunique() + 64
+    return 2 * 8 * chains * draws * n_parameters + 1_000_000
+
+
 class Fit:
     """A fitted posterior: `posterior` is the DataTree (posterior, sample_stats; provenance in
     its attrs), the coefficients are `beta` over a `factor` dim with units in `factor_unit`."""
@@ -91,13 +109,21 @@ class Fit:
             raise InputError(f"{path}: not a netCDF fit ({exc})") from None
         return cls(tree)
 
-    def save(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write the posterior as netCDF (h5netcdf), atomically; refuses to overwrite without
-        `force`; creates the folder."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        save_fit(self.posterior, path, force)
-        return path
+    def save(self, path: str | Path, *, force: bool = False,
+             claim: OutputClaim | None = None) -> Path:
+        """Write the posterior as netCDF (h5netcdf): serialised in memory, then written through
+        a temporary sibling and moved into place, so a full disk is a clear error, never a
+        half-written file. Refuses to overwrite without `force`; creates the folder. `claim`:
+        one taken before sampling (`claim_fit_output`); then `path` and `force` are its. When
+        the write fails the posterior is kept in the temporary folder (the error says where)."""
+        from model.provenance import run_id
+
+        data = bytes(self.posterior.to_netcdf(engine="h5netcdf"))
+        rid = run_id(self.attrs)
+        if claim is not None:
+            return claim.commit_file(data, rid)
+        with claim_fit_output(path, force=force, need_bytes=len(data)) as own:
+            return own.commit_file(data, rid)
 
     @property
     def attrs(self) -> dict:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
-import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -85,8 +85,22 @@ def provenance_frame(attrs: dict):
     return pd.Series({k: v for k, v in attrs.items() if k != "priors"}, name="value").to_frame()
 
 
+def run_id(attrs: dict) -> str:
+    """A run's id: a hash of its provenance (inputs, seed, versions, commit), the same for a
+    rerun with the same inputs, so outputs stay byte-identical and a mix of two different
+    runs' files shows."""
+    text = json.dumps({k: str(v) for k, v in attrs.items()}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def check_writable(path: Path, force: bool) -> None:
-    """Refuse to overwrite an existing output unless forced."""
+    """Refuse to overwrite an existing output unless forced (and clear a killed run's
+    temporaries for it)."""
+    from model.outputs import clean_leftovers
+
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; the output is a file (give a file name)")
+    clean_leftovers(path)
     if path.exists() and not force:
         raise InputError(f"{path}: already exists (use --force to overwrite)")
     if not path.parent.exists():
@@ -98,14 +112,16 @@ def write_atomic(path: Path, write: Callable[[Path], object], *, force: bool = F
     interrupted run leaves no half-written output. Without `force` the move refuses to replace
     a file (a hard link fails if the name exists), so a second run on the same output, started
     before this one finished, cannot be silently overwritten by it."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    from model.outputs import temp_name
+
+    # the pid in the name lets a later run remove it if this one is killed
+    tmp_path = path.parent / temp_name(path.name)
     try:
+        tmp_path.touch(mode=0o600, exist_ok=False)
         write(tmp_path)
         umask = os.umask(0)
         os.umask(umask)
-        os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; outputs are ordinary files
+        os.chmod(tmp_path, 0o666 & ~umask)  # made 0600 above; outputs are ordinary files
         if force:
             os.replace(tmp_path, path)
         else:

@@ -4,6 +4,7 @@ raised, and the time formats ("H:MM:SS" durations, "HH:MM" clock times, "M:SS" p
 from __future__ import annotations
 
 import math
+import re
 
 from model.errors import InputError
 
@@ -55,33 +56,45 @@ def table_of(doc: dict, key: str, p: Problems) -> dict:
     return value
 
 
+# ASCII digits only: str.isdigit() also accepts '²' or '٣', which int() then rejects or reads
+_CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
+_DURATION = re.compile(r"([0-9]{1,3}):([0-9]{2}):([0-9]{2})")
+
+
 def clock_hours(text: object) -> float | None:
     """'HH:MM' (24 h clock) -> hours after midnight; None if not such a time."""
-    if not isinstance(text, str) or text.count(":") != 1:
+    match = _CLOCK.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
         return None
-    hours, minutes = text.split(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
-        return None
-    h, m = int(hours), int(minutes)
+    h, m = int(match[1]), int(match[2])
     return h + m / 60 if h < 24 and m < 60 else None
 
 
 def duration_s(text: object) -> float | None:
-    """'H:MM:SS' -> seconds; None if not such a duration."""
-    if not isinstance(text, str) or text.count(":") != 2:
+    """'H:MM:SS' -> seconds (> 0); None if not such a duration."""
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
         return None
-    parts = text.split(":")
-    if not all(part.isdigit() for part in parts) or any(len(x) != 2 for x in parts[1:]):
-        return None
-    h, m, s = (int(x) for x in parts)
-    return h * 3600.0 + m * 60.0 + s if m < 60 and s < 60 else None
+    h, m, s = (int(x) for x in match.groups())
+    total = h * 3600.0 + m * 60.0 + s
+    return total if m < 60 and s < 60 and total > 0 else None
 
 
 def pace_s_per_km(text: object) -> float | None:
-    """'M:SS' per km -> seconds per km; None if not such a pace."""
-    if not isinstance(text, str) or text.count(":") != 1:
+    """'M:SS' per km -> seconds per km (> 0); None if not such a pace."""
+    match = _CLOCK.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
         return None
-    minutes, seconds = text.split(":")
-    if not (minutes.isdigit() and seconds.isdigit() and len(seconds) == 2 and int(seconds) < 60):
-        return None
-    return int(minutes) * 60.0 + int(seconds)
+    minutes, seconds = int(match[1]), int(match[2])
+    total = minutes * 60.0 + seconds
+    return total if seconds < 60 and total > 0 else None
+
+
+def text_list(doc: dict, key: str, p: Problems) -> tuple[str, ...]:
+    """A list of strings (e.g. `sources`); a string or a number in its place is a problem, not
+    a list of its characters."""
+    value = doc.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        p.add(key, "must be a list of strings", value)
+        return ()
+    return tuple(value)

@@ -15,9 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import InputError
-from model.hazard.physiology import predicted_time_s, wbgt_from_weather_c
+from model.hazard.physiology import (
+    clock_text,
+    predicted_time_s,
+    wbgt_from_weather_c,
+    world_record_time_s,
+)
 from model.hazard.specification import MARATHON_KM
-from scenarios.file_format import Problems, clock_hours, is_number, table_of
+from scenarios.file_format import Problems, clock_hours, is_number, table_of, text_list
 from scenarios.interventions import (
     Baseline,
     Combined,
@@ -43,6 +48,7 @@ from scenarios.scenario import (
 )
 
 LIBRARY = Path(__file__).with_name("library")
+PROFILE_OVERRUN_KM = 0.1  # an elevation profile may end this far past the distance (GPS noise)
 
 #: scenario-file keys of an [[intervention]] table -> the intervention each one builds
 INTERVENTION_KEYS = {
@@ -115,6 +121,10 @@ def parse_scenario(doc: dict, path: str = "<scenario>") -> Scenario:
                         default=TimeLoss.stop_s),
     )
     interventions = _interventions(doc.get("intervention", []), p)
+    sources = text_list(doc, "sources", p)
+    for key in ("name", "description"):
+        if key in doc and not isinstance(doc[key], str):
+            p.add(key, "must be a string", doc[key])
     seed = doc.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         p.add("seed", "must be a whole number >= 0", seed)
@@ -122,7 +132,7 @@ def parse_scenario(doc: dict, path: str = "<scenario>") -> Scenario:
     scenario = Scenario(
         name=str(doc.get("name", Path(path).stem)),
         description=str(doc.get("description", "")),
-        sources=tuple(str(s) for s in doc.get("sources", [])),
+        sources=sources,
         course=course,
         weather=weather,
         runners=runners,
@@ -132,6 +142,7 @@ def parse_scenario(doc: dict, path: str = "<scenario>") -> Scenario:
         seed=seed,
     )
     _check_paces_and_weather(scenario, p)
+    _check_ability(scenario, p)
     p.raise_if_any()
     return scenario
 
@@ -165,6 +176,10 @@ def _course(race: object, p: Problems) -> Course:
         if len(km) and distance:
             if np.any(np.diff(km) <= 0) or km[0] != 0 or km[-1] < distance - 1e-6:
                 p.add("race.elevation_m", "km must increase from 0 to the race distance")
+            elif km[-1] > distance + PROFILE_OVERRUN_KM:
+                p.add("race.elevation_m", f"the profile runs to {km[-1]:g} km, past the race's "
+                      f"{distance:g} km (end it at the distance; up to {PROFILE_OVERRUN_KM:g} km "
+                      "over is taken as measuring noise)")
             elif np.max(np.abs(np.diff(metres) / (np.diff(km) * 1000))) > 0.45:
                 p.add("race.elevation_m", "gradient steeper than 45% between two points")
     for key in race:
@@ -201,6 +216,9 @@ def _weather(weather: object, p: Problems) -> Weather:
 
     wbgt = series("wbgt_c", -10, 40)
     temp, rh = series("temp_c", -30, 55), series("rh_pct", 0, 100)
+    if "wbgt_c" in weather and ("temp_c" in weather or "rh_pct" in weather):
+        # two descriptions of one heat can disagree; neither is silently preferred
+        p.add("weather", "give wbgt_c, or temp_c and rh_pct, not both")
     if wbgt is None and (temp is None or rh is None):
         if "wbgt_c" not in weather and not ("temp_c" in weather and "rh_pct" in weather):
             p.add("weather", "give wbgt_c, or temp_c and rh_pct, for every hour")
@@ -225,6 +243,9 @@ def _interventions(tables: object, p: Problems) -> dict[str, Intervention]:
             p.add(f"{prefix}.name", "missing (each intervention needs a name)")
             continue
         prefix = f"intervention '{name}'"
+        if name == "baseline":
+            p.add(f"{prefix}.name", "'baseline' is reserved for the plan as written")
+            continue
         if name in out:
             p.add(f"{prefix}.name", "duplicate intervention name")
             continue
@@ -316,6 +337,18 @@ def _check_target_within_ability(s: Scenario, planned_s: float, where: str, p: P
               f"({_duration(planned_s)}) is {faster_pct:.0f}% faster than the runner's recent "
               f"result predicts for this race ({_duration(ability)}); more than "
               f"{MAX_TARGET_OVER_ABILITY_PCT:g}% faster is beyond their ability")
+
+
+def _check_ability(s: Scenario, p: Problems) -> None:
+    """The fastest runner's recent result may not beat the world record for its distance."""
+    low, _ = s.runners.attributes["ref_time_s"].bounds if "ref_time_s" in s.runners.attributes \
+        else (np.inf, np.inf)
+    distance = s.runners.ref_distance_km
+    record = float(world_record_time_s(distance))
+    if low < record:
+        key = "runner.ref_time" if s.runners.single else "population.ref_time_s"
+        p.add(key, f"{clock_text(low)} over {distance:g} km is faster than the world record "
+              f"for that distance (about {clock_text(record)}): not a runner's ability")
 
 
 def _duration(seconds: float) -> str:

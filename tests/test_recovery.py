@@ -66,9 +66,11 @@ def independent_cohort(n: int, seed: int, beta: dict, log_h10: float, shape: flo
                           "temp_c": rng.uniform(5, 30, 10), "rh_pct": rng.uniform(30, 90, 10)})
     race = rng.integers(0, 10, n)
     distance = races["distance_km"].to_numpy()[race]
-    ref_time = np.exp(rng.normal(np.log(6600), 0.15, n))  # half marathon 1:50 +- 15%
+    # half marathon 1:50 +- 15%, no faster than 1:15, and race pace at most 12% above ability:
+    # the loader refuses times beyond the world records, which the tails would otherwise reach
+    ref_time = np.maximum(np.exp(rng.normal(np.log(6600), 0.15, n)), 4500.0)
     ability = ref_time * (distance / 21.0975) ** 1.06
-    speed_ratio = 1 + rng.normal(0.0, 0.06, n)
+    speed_ratio = np.minimum(1 + rng.normal(0.0, 0.06, n), 1.12)
     race_time = ability / speed_ratio
     longest = rng.uniform(20, 40, n)
     ck = np.exp(rng.normal(np.log(80), 0.7, n))

@@ -18,6 +18,7 @@ from cramp.cli.app import (
     err,
     guarded,
     out,
+    say,
 )
 from cramp.cli.render import (
     print_diagnostics,
@@ -41,7 +42,7 @@ def check(data: Path, splits: SplitsOpt = None) -> None:
         f" {records.table['race_id'].nunique()} races, {cramped} with a cramp: OK"
     )
     for note in records.notes:
-        out.print(f"note: {note}", highlight=False)
+        say(out, f"note: {note}")
 
 
 @app.command()
@@ -120,48 +121,56 @@ def fit(
     When the convergence diagnostics fail, the fit is sampled once more, longer (more draws, or
     smaller steps for divergences), and the output says what was done and what to try."""
     import cramp
-    from model.hazard import onset_location
-    from model.hazard.features import build_features
-    from model.hazard.specification import ONSET_UNKNOWN
+    from cramp.fitting import claim_fit_output, posterior_bytes
     from model.inference.fit import ADAPTATIONS
-    from model.inference.hazard_model import onset_windows
-    from model.provenance import check_writable
 
     for name, value in (("--draws", draws), ("--tune", tune), ("--chains", chains)):
         if value < 1:
             raise InputError(f"{name} must be >= 1, got {value}")
     if adaptation not in ADAPTATIONS:
         raise InputError(f"--adaptation {adaptation!r}: use auto, diag or low_rank")
+    if seed < 0:
+        raise InputError(f"--seed must be a whole number >= 0, got {seed}")
     priors = cramp.load_priors(priors_path)
     records = cramp.load_records(data, splits, skip_invalid=skip_invalid)
-    if out_path is None:
-        out_path = Path("results") / "fit.nc"
-        out_path.parent.mkdir(exist_ok=True)
-    check_writable(out_path, force)
-    for line in records.excluded:
-        err.print(line, highlight=False)
-    for note in records.notes:
-        err.print(f"note: {note}", highlight=False)
-    features = build_features(records)
-    outcome = features["outcome"].to_numpy()
-    out.print(onset_location.summary(int((outcome == ONSET_UNKNOWN).sum()),
-                                     int(onset_windows(features)[0].sum()), features.attrs),
-              highlight=False)
-    out.print(
-        f"fitting {features.sizes['record']} runner-races ({features.sizes['runner']} "
-        f"runners, {features.sizes['race']} races): compiling, then sampling "
-        f"{chains} x ({tune} tune + {draws} draws)..."
-    )
-    result = cramp.fit(records, priors=priors, draws=draws, tune=tune, chains=chains, seed=seed,
-                       adaptation=adaptation, target_accept=target_accept,
-                       extend=not no_extend, backend=backend, progress=sys.stderr.isatty())
-    result.save(out_path, force=force)
+    out_path = out_path or Path("results") / "fit.nc"
+    need = posterior_bytes(records, draws, chains)
+    # the output is claimed before sampling: a read-only folder or a second run fails now
+    with claim_fit_output(out_path, force=force, need_bytes=need) as claim:
+        result = _sample(records, priors, draws, tune, chains, seed, adaptation, target_accept,
+                         no_extend, backend)
+        result.save(out_path, claim=claim)
     print_posterior(result.summary())
     diagnostics = result.diagnostics
     print_diagnostics(diagnostics, result.attrs.get("sampler_attempts", ""), result.advice())
-    out.print(f"wrote {out_path}")
+    say(out, f"wrote {out_path}")
     if strict and not diagnostics.ok:
         raise typer.Exit(EXIT_DIAGNOSTICS)
+
+
+def _sample(records, priors, draws, tune, chains, seed, adaptation, target_accept, no_extend,
+            backend):
+    """The fit command's work: report what is fitted, then sample."""
+    import cramp
+    from model.hazard import onset_location
+    from model.hazard.features import build_features
+    from model.hazard.specification import ONSET_UNKNOWN
+    from model.inference.hazard_model import onset_windows
+
+    for line in records.excluded:
+        say(err, line)
+    for note in records.notes:
+        say(err, f"note: {note}")
+    features = build_features(records)
+    outcome = features["outcome"].to_numpy()
+    say(out, onset_location.summary(int((outcome == ONSET_UNKNOWN).sum()),
+                                    int(onset_windows(features)[0].sum()), features.attrs))
+    say(out, f"fitting {features.sizes['record']} runner-races ({features.sizes['runner']} "
+        f"runners, {features.sizes['race']} races): compiling, then sampling "
+        f"{chains} x ({tune} tune + {draws} draws)...")
+    return cramp.fit(records, priors=priors, draws=draws, tune=tune, chains=chains, seed=seed,
+                     adaptation=adaptation, target_accept=target_accept, extend=not no_extend,
+                     backend=backend, progress=sys.stderr.isatty())
 
 
 @app.command("prior-check")

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from cramp.cli.app import ForceOpt, PriorsOpt, app, err, guarded, out
+from cramp.cli.app import ForceOpt, PriorsOpt, app, err, guarded, out, say
 from cramp.cli.render import print_comparison
 from model.errors import InputError
 
@@ -35,27 +36,39 @@ def simulate(
         "--dask", help="run on a dask cluster: a scheduler address, or 'local' for a "
         "LocalCluster on this machine")] = None,
     force: ForceOpt = False,
+    yes: Annotated[bool, typer.Option(
+        "--yes", help="run even when the work is above the limit (estimate shown first)")
+    ] = False,
 ) -> None:
     """Simulate a race under each intervention of a scenario and compare them: risk, risk
     difference, relative risk, NNT, probability of helping, time cost and expected finishing
     time, with 95% equal-tailed credible intervals; plots and the full result are saved."""
     import cramp
+    from scenarios.work import work_estimate
 
     s = cramp.Scenario.load(scenario)
     if draws < 2:
-        raise InputError("--draws must be >= 2")
-    paths = s.output_paths(out_dir, force=force)  # checked before the work, not after it
-    who = "one runner" if s.single_runner else f"{s.spec.runners.count} runners"
-    source = ("the literature prior" if posterior is None else f"the posterior {posterior}")
-    err.print(f"{s.name}: {who}, {len(s.spec.interventions)} plans, parameters from {source}",
-              highlight=False)
-    result = _run_with_progress(s, posterior, draws, seed, priors_path, dask_address)
-    result.save(paths["nc"].parent, force=force)
+        raise InputError(f"--draws must be >= 2, got {draws}")
+    if seed is not None and seed < 0:
+        raise InputError(f"--seed must be a whole number >= 0, got {seed}")
+    work = work_estimate(s.spec, draws)
+    if work.too_large and not yes:
+        raise InputError(f"{s.source}: this simulation is {work.describe()}; above the limit "
+                         "(scenarios/README.md, 'Work bounds'): rerun with --yes to run it, or "
+                         "use fewer runners, draws or plans")
+    # the output is claimed before the work: a bad --out or a second run on it fails now
+    with s.claim_output(out_dir, force=force, need_bytes=work.result_bytes) as claim:
+        who = "one runner" if s.single_runner else f"{s.spec.runners.count} runners"
+        source = ("the literature prior" if posterior is None else f"the posterior {posterior}")
+        say(err, f"{s.name}: {who}, {len(s.spec.interventions)} plans, parameters from "
+            f"{source}; {work.describe()}")
+        result = _run_with_progress(s, posterior, draws, seed, priors_path, dask_address)
+        paths = result.save(claim=claim)
     if as_json:
         print(result.to_json())
         return
     print_comparison(result.comparison)
-    out.print(f"wrote {', '.join(str(x) for x in paths.values())}", highlight=False)
+    say(out, f"wrote {claim.target} ({', '.join(p.name for p in paths.values())})")
 
 
 def _run_with_progress(s, posterior, draws, seed, priors_path, dask_address):
@@ -81,7 +94,7 @@ def list_scenarios() -> None:
     import cramp
 
     for stem, (title, plans) in cramp.Scenario.catalogue().items():
-        out.print(f"[bold]{stem}[/]: {title} ({', '.join(plans)})")
+        out.print(Text.assemble((stem, "bold"), f": {title} ({', '.join(plans)})"))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -102,6 +115,6 @@ def report(
 
     parameters = parse_parameters(ctx.args)
     html = run_report(notebook, parameters, out_dir, force=force, progress=sys.stderr.isatty())
-    out.print(f"wrote {html} (and the executed notebook next to it)")
+    say(out, f"wrote {html} (and the executed notebook next to it)")
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from model.data.splits import load_splits
+from model.data.table_text import as_text, read_table
 from model.errors import InputError
-from model.hazard.physiology import predicted_time_s
+from model.hazard.physiology import clock_text, predicted_time_s, world_record_time_s
 
 REQUIRED = (
     "runner_id",
@@ -39,8 +41,10 @@ OPTIONAL_NUMERIC = (
     "cramp_history",
     "age",
 )
-SPLIT_COLUMNS = ("runner_id", "race_id", "km", "elapsed_s")
-MAX_PROBLEMS_SHOWN = 50
+
+# text spellings of NaN and infinity that pandas reads as numbers
+_NON_FINITE = ("nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
+               "-infinity")
 
 # (column, test on the numeric value, rule as the user reads it); a missing optional value is
 # allowed unless a rule below says otherwise.
@@ -112,7 +116,7 @@ def load_records(
     split_table = None
     if splits is not None:
         split_label, raw_splits, split_digest = _read_source(splits, "splits")
-        split_table = _load_splits(split_label, raw_splits, table)
+        split_table = load_splits(split_label, raw_splits, table)
         digest = hashlib.sha256((digest + split_digest).encode()).hexdigest()
     return RaceRecords(table.reset_index(drop=True), split_table, label, digest, excluded, notes)
 
@@ -121,62 +125,16 @@ def _read_source(source: Source, what: str) -> tuple[str, pd.DataFrame, str]:
     """(label for messages, the table as text, sha256 of the content)."""
     if isinstance(source, pd.DataFrame):
         label = f"<{what} DataFrame>"
-        table = _as_text(source.reset_index(drop=True), label)
+        table = as_text(source.reset_index(drop=True), label)
         digest = hashlib.sha256(table.to_csv(index=False).encode()).hexdigest()
         return label, table, digest
     path = Path(source)
-    return str(path), _read_table(path), file_sha256([path])
+    return str(path), read_table(path), file_sha256([path])
 
 
 def _summary(label: str, problems: list[tuple[int, str]]) -> str:
     rows = len({r for r, _ in problems})
     return f"{label}: {len(problems)} problem(s) in {rows} row(s)"
-
-
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.exists():
-        raise InputError(f"{path}: file not found")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: file is empty")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".parquet":
-            table = pd.read_parquet(path)
-        elif suffix in (".csv", ".txt"):
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-        else:
-            raise InputError(f"{path}: unknown file type '{suffix}' (use .csv or .parquet)")
-    except InputError:
-        raise
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: file is empty") from None
-    except Exception as exc:  # any parser failure is the file's fault, not ours
-        raise InputError(f"{path}: cannot be read as {suffix[1:]} ({exc})") from None
-    table = _as_text(table, str(path))
-    if len(table.columns) == 1:
-        header = table.columns[0]
-        for delim, name in ((";", "semicolon"), ("\t", "tab"), ("|", "pipe")):
-            if delim in header:
-                raise InputError(
-                    f"{path}: header looks {name}-delimited ('{header[:40]}...'); "
-                    "the file must be comma-separated"
-                )
-    return table
-
-
-def _as_text(table: pd.DataFrame, label: str) -> pd.DataFrame:
-    """Every cell as the text a CSV file would hold, so that one set of rules reads CSV, Parquet
-    and DataFrames alike: a missing value (NaN, None) becomes an empty cell, a boolean 0/1."""
-    if table.empty:
-        raise InputError(f"{label}: has a header but no data rows")
-    columns = {}
-    for name in table.columns:
-        column = table[name]
-        if pd.api.types.is_bool_dtype(column):
-            column = column.astype(int)
-        text = column.astype(object).where(column.notna(), "").astype(str)
-        columns[str(name).strip()] = text.replace({"nan": "", "None": ""})
-    return pd.DataFrame(columns, index=table.index)
 
 
 def _check_columns(
@@ -215,7 +173,13 @@ def _check_rows(path: str, table: pd.DataFrame) -> list[tuple[int, str]]:
         blank = text == ""
         if column in REQUIRED:
             report(blank, column, "required value is missing")
-        report(~blank & values.isna(), column, "must be a number", table[column])
+        finite = np.isfinite(values.to_numpy(float))
+        # 'nan', 'inf' and 1e999 parse as numbers and pass every range test: refused by name
+        non_finite = text.str.lower().isin(_NON_FINITE) | (values.notna() & ~finite)
+        report(~blank & values.isna() & ~non_finite, column, "must be a number", table[column])
+        report(non_finite, column, "must be a finite number (not NaN or infinity)",
+               table[column])
+        values = values.where(finite)
         numeric[column] = values
     for column, test, rule in _RANGE_RULES:
         if column in numeric:
@@ -223,7 +187,8 @@ def _check_rows(path: str, table: pd.DataFrame) -> list[tuple[int, str]]:
             with np.errstate(invalid="ignore"):
                 bad = values.notna() & ~test(values.to_numpy())
             report(bad, column, rule, table[column])
-    problems += _check_consistency(path, table, numeric, rows)
+    with np.errstate(all="ignore"):  # rows with zeros or blanks are reported above
+        problems += _check_consistency(path, table, numeric, rows)
     return sorted(problems, key=lambda p: p[0])
 
 
@@ -264,6 +229,16 @@ def _check_consistency(
     )
     pace_min_per_km = numeric["race_time_s"] / 60 / reached
     report(pace_min_per_km < 2.5, "race_time_s", "faster than 2:30 min/km over the race")
+    # faster than the world record over the distance is a data error, named with the bound
+    for time, km, name in (("race_time_s", reached, "the distance reached"),
+                           ("ref_time_s", numeric["ref_distance_km"], "ref_distance_km")):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            record_s = pd.Series(world_record_time_s(km.to_numpy(float)), index=km.index)
+        faster = (numeric[time] < record_s) & np.isfinite(record_s)  # km over 1000: reported
+        for row in rows[faster.fillna(False).to_numpy()]:
+            problems.append((int(row), f"{path}: row {row}, column {time}: faster than the "
+                             f"world record for {name} ({km.iloc[row - 1]:g} km in about "
+                             f"{clock_text(record_s.iloc[row - 1])})"))
     has_heat = [c for c in ("wbgt_c", "temp_c", "rh_pct") if c in numeric]
     if "wbgt_c" not in numeric and has_heat:
         for column in ("temp_c", "rh_pct"):
@@ -313,6 +288,12 @@ def _coerce(table: pd.DataFrame) -> pd.DataFrame:
 
 def _missing_factor_notes(table: pd.DataFrame) -> list[str]:
     notes = []
+    if {"wbgt_c", "temp_c", "rh_pct"} <= set(table.columns):
+        both = int((table["wbgt_c"].notna() & table["temp_c"].notna()
+                    & table["rh_pct"].notna()).sum())
+        if both:
+            notes.append(f"{both} row(s) give both wbgt_c and temp_c + rh_pct: wbgt_c (measured)"
+                         " is used; temp_c + rh_pct only where wbgt_c is missing")
     if not {"wbgt_c", "temp_c"} & set(table.columns):
         notes.append(
             "no weather columns (wbgt_c or temp_c + rh_pct): heat set to the reference "
@@ -328,39 +309,3 @@ def _missing_factor_notes(table: pd.DataFrame) -> list[str]:
     if "ck_pre_u_per_l" not in table.columns:
         notes.append("no ck_pre_u_per_l column: pre-race damage is latent for every runner")
     return notes
-
-
-def _load_splits(path: str, splits: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    problems = _check_columns(path, splits, SPLIT_COLUMNS, "per-km splits")
-    if problems:
-        raise InputError(problems[0], problems)
-    found: list[str] = []
-    km = _numeric(splits["km"])
-    elapsed = _numeric(splits["elapsed_s"])
-    for i in np.flatnonzero(km.isna().to_numpy() | (km <= 0).to_numpy()):
-        found.append(f"{path}: row {i + 1}, column km: must be a number > 0")
-    for i in np.flatnonzero(elapsed.isna().to_numpy() | (elapsed <= 0).to_numpy()):
-        found.append(f"{path}: row {i + 1}, column elapsed_s: must be a number > 0")
-    splits = splits.assign(
-        runner_id=splits["runner_id"].str.strip(),
-        race_id=splits["race_id"].str.strip(),
-        km=km,
-        elapsed_s=elapsed,
-    )
-    known = set(zip(table["runner_id"], table["race_id"], strict=True))
-    for i, key in enumerate(zip(splits["runner_id"], splits["race_id"], strict=True)):
-        if key not in known:
-            found.append(
-                f"{path}: row {i + 1}, column runner_id: no race record for "
-                f"runner {key[0]} in race {key[1]}"
-            )
-    if not found:
-        order = splits.sort_values(["runner_id", "race_id", "km"])
-        keys = order[["runner_id", "race_id"]]
-        same = keys.eq(keys.shift()).all(axis=1)
-        not_increasing = same & (order["elapsed_s"].diff() <= 0)
-        for i in order.index[not_increasing.to_numpy()]:
-            found.append(f"{path}: row {i + 1}, column elapsed_s: must increase with km")
-    if found:
-        raise InputError(f"{path}: {len(found)} problem(s) in the splits", found)
-    return splits

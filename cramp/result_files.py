@@ -1,0 +1,75 @@
+"""A simulation's output set as bytes, every file marked with the run's id: result.nc (in its
+attributes, with the full provenance), comparison.json (a `run_id` key), the plots (a PNG text
+chunk `cramp_run_id`), course.csv (plain, so pandas reads it as is: its sha256 is listed in
+provenance.json) and provenance.json (the run's id and provenance, and each file's sha256 and
+size). Built in memory before anything is written, so a failure here touches no output."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import struct
+import zlib
+from typing import TYPE_CHECKING
+
+from model.provenance import run_id as run_id_of
+
+if TYPE_CHECKING:
+    from cramp.simulation import SimulationResult
+
+MANIFEST = "provenance.json"
+PNG_RUN_ID_KEY = "cramp_run_id"
+
+
+def png_with_text(png: bytes, key: str, value: str) -> bytes:
+    """`png` with a tEXt chunk `key`=`value` before its IEND chunk (the last 12 bytes)."""
+    body = key.encode("latin-1") + b"\0" + value.encode("latin-1", errors="replace")
+    chunk = (struct.pack(">I", len(body)) + b"tEXt" + body
+             + struct.pack(">I", zlib.crc32(b"tEXt" + body) & 0xFFFFFFFF))
+    return png[:-12] + chunk + png[-12:]
+
+
+def png_text(png: bytes) -> dict[str, str]:
+    """The tEXt chunks of a PNG (key -> value)."""
+    found, pos = {}, 8
+    while pos + 8 <= len(png):
+        length, kind = struct.unpack(">I4s", png[pos:pos + 8])
+        if kind == b"tEXt":
+            key, _, value = png[pos + 8:pos + 8 + length].partition(b"\0")
+            found[key.decode("latin-1")] = value.decode("latin-1")
+        pos += 12 + length
+    return found
+
+
+def output_files(result: SimulationResult, names: dict[str, str]) -> tuple[dict[str, bytes], str]:
+    """(file name -> content, run id) for `result`; `names` maps the output keys (nc, json,
+    course, risk, time, onset) to file names."""
+    from scenarios.plots import plot_onset, plot_risk, plot_risk_vs_time
+
+    attrs = dict(result.dataset.attrs)
+    rid = run_id_of(attrs)
+    dataset = result.dataset.copy(deep=False)
+    dataset.attrs = {**attrs, "run_id": rid}
+    title = result.scenario.name
+
+    def png(plot, *args) -> bytes:
+        buffer = io.BytesIO()
+        plot(*args, title, buffer)
+        return png_with_text(buffer.getvalue(), PNG_RUN_ID_KEY, rid)
+
+    files = {
+        names["nc"]: bytes(dataset.to_netcdf(engine="h5netcdf")),
+        names["json"]: json.dumps({**result.comparison, "run_id": rid}, indent=2).encode(),
+        names["course"]: result.course_table().to_csv(index=False).encode(),
+        names["risk"]: png(plot_risk, result.comparison),
+        names["time"]: png(plot_risk_vs_time, result.comparison),
+        names["onset"]: png(plot_onset, result.dataset),
+    }
+    manifest = {"run_id": rid,
+                "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+                          for name, data in files.items()},
+                "provenance": {k: v for k, v in attrs.items()}}
+    files[MANIFEST] = json.dumps(manifest, indent=2, default=str).encode()
+    return files, rid
+
