@@ -27,13 +27,14 @@ from reference_dense import build_reference_model  # noqa: E402
 from model.data.records import RaceRecords  # noqa: E402
 from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
+from model.inference.diagnostics import TARGET_ACCEPT  # noqa: E402
 from model.inference.hazard_model import build_model  # noqa: E402
 from model.validation.synth import synthesize  # noqa: E402
 
 SHARED = ["beta", "log_hazard_per_km", "distance_shape", "runner_sd", "race_sd"]
 
 
-def run(model, draws, tune, seed, adaptation, fastmath=False):
+def run(model, draws, tune, seed, adaptation, fastmath=False, target_accept=0.8):
     """Compile and sample; `fastmath` is PyTensor's default numba setting (True), which the
     references get as a first attempt would, and the project turns off for reproducibility."""
     start = time.perf_counter()
@@ -41,7 +42,8 @@ def run(model, draws, tune, seed, adaptation, fastmath=False):
         compiled = nutpie.compile_pymc_model(model)
     compiled_at = time.perf_counter()
     tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=seed,
-                         progress_bar=False, adaptation=adaptation, save_warmup=False)
+                         progress_bar=False, adaptation=adaptation, save_warmup=False,
+                         target_accept=target_accept)
     done = time.perf_counter()
     shared = [v for v in SHARED if v in tree["posterior"]]
     posterior = tree["posterior"].to_dataset()[shared]
@@ -70,6 +72,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--scaling", type=int, nargs="*", default=[])
+    parser.add_argument("--design-races", type=int, default=None,
+                        help="draw the cohort with tests/design_cohorts.py (independent of the "
+                             "project's generator): this many races, WBGT constant per race, "
+                             "no splits, every runner seen once")
     parser.add_argument("--adaptation", nargs="+", default=["diag", "low_rank"],
                         help="nutpie mass-matrix adaptations to run the project model with")
     parser.add_argument("--reference-draws", type=int, default=None,
@@ -80,13 +86,20 @@ def main() -> None:
     args = parser.parse_args()
     priors = load_priors()
     results = {}
-    records, splits = synthesize(args.records, args.seed)
+    if args.design_races:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from design_cohorts import Design, draw_cohort
+
+        records, splits = draw_cohort(Design(args.design_races, args.records), args.seed)
+    else:
+        records, splits = synthesize(args.records, args.seed)
     features = build_features(RaceRecords(records, splits, "bench", ""))
     print(f"{args.records} marathon runner-races, {features.sizes['runner']} runners, "
           f"{features.sizes['race']} races, {features.sizes['segment']} segments", flush=True)
     for adaptation in args.adaptation:
         results[f"project {adaptation}"] = run(build_model(features, priors), args.draws,
-                                               args.tune, args.seed, adaptation)
+                                               args.tune, args.seed, adaptation,
+                                               target_accept=TARGET_ACCEPT)
         print(f"project {adaptation}", json.dumps(results[f"project {adaptation}"]), flush=True)
     if not args.skip_reference:
         for variant in args.reference:

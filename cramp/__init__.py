@@ -24,6 +24,7 @@ _EXPORTS = {
     # scenarios and simulation results
     "Scenario": "cramp.simulation",
     "SimulationResult": "cramp.simulation",
+    "PlanResult": "cramp.planning",
     # interventions (combine with +)
     "Intervention": "scenarios.interventions",
     "Baseline": "scenarios.interventions",
@@ -82,6 +83,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # for type checkers and IDEs; not executed at run time
     from cramp.calibration import CalibratedPriors, calibrate_priors
     from cramp.fitting import Fit, fit
+    from cramp.planning import PlanResult
     from cramp.prior_analysis import (
         PriorCheck,
         evidence,

@@ -12,7 +12,6 @@ Nothing here imports PyMC, nutpie or ArviZ: a simulation needs parameter draws, 
 from __future__ import annotations
 
 import copy
-import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -24,7 +23,8 @@ from typing import TYPE_CHECKING
 
 from model.errors import InputError
 from model.evidence.priors import Priors, load_priors
-from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
+from model.output_claim import OutputClaim
+from model.provenance import provenance_attrs, provenance_frame
 from scenarios import spec as scenario_spec
 from scenarios.interventions import Intervention
 
@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     import xarray as xr
 
     from cramp.fitting import Fit
+    from cramp.planning import PlanResult
 
 DEFAULT_DRAWS = 2000
 OUTPUT_FILES = {"nc": "result.nc", "json": "comparison.json", "course": "course.csv",
-                "risk": "risk.png", "time": "risk_vs_time.png", "onset": "onset.png"}
+                "risk": "risk.png", "time": "risk_vs_time.png", "onset": "onset.png",
+                "manifest": "provenance.json"}
 
 
 class Scenario:
@@ -156,15 +158,21 @@ class Scenario:
     def output_paths(self, folder: str | Path | None = None, *, force: bool = False
                      ) -> dict[str, Path]:
         """The files a run of this scenario saves into `folder` (default
-        results/simulate/<file stem>), created if needed; refuses existing files without
-        `force`, so a command can check before the work, not after it."""
-        stem = Path(self.source).stem if self.source.endswith(".toml") else "scenario"
-        folder = Path(folder) if folder else Path("results/simulate") / stem
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = {key: folder / name for key, name in OUTPUT_FILES.items()}
-        for path in paths.values():
-            check_writable(path, force)
-        return paths
+        results/simulate/<file stem>). Nothing is checked or created here: `claim_output` does
+        that before the work. (`force` is accepted for compatibility.)"""
+        folder = Path(folder) if folder else Path("results/simulate") / (
+            Path(self.source).stem if self.source.endswith(".toml") else "scenario")
+        return {key: folder / name for key, name in OUTPUT_FILES.items()}
+
+    def claim_output(self, folder: str | Path | None = None, *, force: bool = False,
+                     need_bytes: int = 0) -> OutputClaim:
+        """An exclusive claim on the output folder, taken before the work (use it in a `with`
+        block and pass it to `SimulationResult.save`): the folder's parent is created, the
+        place checked for writing and `need_bytes` of free space, an existing output refused
+        without `force`, and a second run on the same folder refused while this one holds it."""
+        target = self.output_paths(folder)["nc"].parent
+        return OutputClaim(target, force=force, folder=True, names=tuple(OUTPUT_FILES.values()),
+                           need_bytes=need_bytes)
 
     def __repr__(self) -> str:
         who = "one runner" if self.single_runner else f"{self.spec.runners.count} runners"
@@ -198,6 +206,17 @@ class Scenario:
                    "draws": int(parameters.values.sizes["draw"]),
                    "added_interventions": [f"{n}: {i.describe()}" for n, i in self._added]}))
         return SimulationResult(dataset, self, parameters.description)
+
+    def plan(self, max_risk: float, *, confidence: float | None = None,
+             fit: Fit | str | Path | xr.DataTree | None = None, draws: int = DEFAULT_DRAWS,
+             seed: int | None = None, priors: Priors | str | Path | None = None) -> PlanResult:
+        """One runner's fastest target time within a cramp-risk ceiling `max_risk` (0-1; the
+        mean risk, or with `confidence` P the target where P(risk <= max_risk) >= P), the target
+        with the best expected finish incl. cramps, and the curve; draws as `run` takes them."""
+        from cramp.planning import plan_scenario
+
+        return plan_scenario(self, max_risk, confidence=confidence, fit=fit, draws=draws,
+                             seed=seed, priors=priors)
 
 
 @dataclass(frozen=True)
@@ -329,22 +348,24 @@ class SimulationResult:
 
         return plot_onset(self.dataset, self.scenario.name, axes=axes)
 
-    def save(self, folder: str | Path | None = None, *, force: bool = False) -> dict[str, Path]:
-        """Write result.nc (with provenance), comparison.json, course.csv and the three plots
-        into `folder` (default results/simulate/<scenario>); refuses to overwrite without
-        `force`; every file is written atomically. Returns the paths."""
-        from scenarios.plots import plot_onset, plot_risk, plot_risk_vs_time
+    def save(self, folder: str | Path | None = None, *, force: bool = False,
+             claim: OutputClaim | None = None) -> dict[str, Path]:
+        """Write result.nc (with provenance), comparison.json, course.csv, the three plots and
+        provenance.json (the run's id and each file's sha256) into `folder` (default
+        results/simulate/<scenario>), as one set: written into a temporary sibling folder and
+        renamed into place, so an interrupted save leaves the old set or the new one. Refuses
+        to overwrite without `force`. `claim`: one taken before the work with
+        `Scenario.claim_output` (then `folder` and `force` are the claim's). Returns the
+        paths."""
+        from cramp.result_files import output_files
 
-        paths = self.scenario.output_paths(folder, force=force)
-        put = functools.partial(write_atomic, force=force)
-        name = self.scenario.name
-        put(paths["nc"], lambda tmp: self.dataset.to_netcdf(tmp, engine="h5netcdf"))
-        put(paths["json"], lambda tmp: tmp.write_text(self.to_json()))
-        put(paths["course"], lambda tmp: self.course_table().to_csv(tmp, index=False))
-        put(paths["risk"], lambda tmp: plot_risk(self.comparison, name, tmp))
-        put(paths["time"], lambda tmp: plot_risk_vs_time(self.comparison, name, tmp))
-        put(paths["onset"], lambda tmp: plot_onset(self.dataset, name, tmp))
-        return paths
+        files, run_id = output_files(self, OUTPUT_FILES)
+        if claim is not None:
+            paths = claim.commit_folder(files, run_id)
+        else:
+            with self.scenario.claim_output(folder, force=force) as own:
+                paths = own.commit_folder(files, run_id)
+        return {key: paths[name] for key, name in OUTPUT_FILES.items()}
 
     def __repr__(self) -> str:
         base = self.comparison["interventions"][0]["risk"]

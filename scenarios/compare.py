@@ -96,7 +96,16 @@ def comparison(result: xr.Dataset, prob: float = INTERVAL_PROB) -> dict:
             "p_faster_expected": None if is_base else float((expected_delta < 0).mean()),
             "onset_km": onset_quantiles_km(result, name),
         })
-    return {"interval": {"kind": INTERVAL_KIND, "prob": prob}, "interventions": rows}
+    table = {"interval": {"kind": INTERVAL_KIND, "prob": prob}, "interventions": rows}
+    if "baseline_risk_without_history" in result:  # the runner's own past races were used
+        without = result["baseline_risk_without_history"]
+        table["history"] = {
+            "past_races": int(result.attrs["past_races_count"]),
+            "cramped": int(result.attrs["past_races_cramped"]),
+            "risk_without_history": interval(without, prob),
+            "risk_with_history": interval(base["risk"], prob),
+            "risk_difference": interval(base["risk"] - without, prob)}
+    return table
 
 
 def course_table(result: xr.Dataset, prob: float = INTERVAL_PROB):
@@ -147,6 +156,13 @@ def plain_language(table: dict) -> list[str]:
              f"{r['lo']:.0%} to {r['hi']:.0%}); cramps start at km {base['onset_km']['q50']:.0f} "
              f"on median, half of them between km {base['onset_km']['q25']:.0f} and "
              f"{base['onset_km']['q75']:.0f}."]
+    if "history" in table:
+        h = table["history"]
+        d = h["risk_difference"]
+        lines.append(f"The runner's {h['past_races']} past races ({h['cramped']} with a cramp) "
+                     f"moved this from {h['risk_without_history']['mean']:.0%} without them "
+                     f"({100 * d['mean']:+.1f} percentage points, {prob} interval "
+                     f"{100 * d['lo']:+.1f} to {100 * d['hi']:+.1f}).")
     for row in rows[1:]:
         d, nnt = row["risk_difference"], row["nnt"]
         text = (f"{row['name']}: {_likelihood_words(row['p_better'])} the risk "

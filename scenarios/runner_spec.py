@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from scenarios.file_format import Problems, duration_s, is_number, pace_s_per_km
@@ -38,10 +40,12 @@ def runners_of(doc: dict, p: Problems) -> Runners:
             count = 1
     ref_distance = p.number(table, "ref_distance_km", prefix, low=1, high=250)
     merged = dict(table)
+    if "ref_time" in table and "ref_time_s" in table:
+        p.add(prefix, "give ref_time or ref_time_s, not both")
     if "ref_time" in table:  # a clock-style duration is friendlier for one runner
         merged["ref_time_s"] = duration_s(table["ref_time"])
         if merged["ref_time_s"] is None:
-            p.add(f"{prefix}.ref_time", "must be a duration 'H:MM:SS'", table["ref_time"])
+            p.add(f"{prefix}.ref_time", "must be a duration 'H:MM:SS' > 0", table["ref_time"])
             merged.pop("ref_time_s")
     if "effort_vs_ability_pct" in pacing:
         merged["effort_vs_ability_pct"] = pacing["effort_vs_ability_pct"]
@@ -57,8 +61,10 @@ def runners_of(doc: dict, p: Problems) -> Runners:
         dist = _distribution(merged[name], key, _BOUNDS[name], single=is_single, p=p)
         if dist is not None:
             attributes[name] = dist
+    past = _past_races(table.get("past_races"), prefix, is_single, p)
     for key in table:
-        if key not in (*RUNNER_ATTRIBUTES, "ref_time", "ref_distance_km", "count", "name"):
+        if key not in (*RUNNER_ATTRIBUTES, "ref_time", "ref_distance_km", "count", "name",
+                       "past_races"):
             p.add(f"{prefix}.{key}", "unknown key")
     target = None
     if "target_time" in pacing and "target_pace" in pacing:
@@ -66,13 +72,13 @@ def runners_of(doc: dict, p: Problems) -> Runners:
     elif "target_time" in pacing:
         target = duration_s(pacing["target_time"])
         if target is None:
-            p.add("pacing.target_time", "must be a duration 'H:MM:SS'", pacing["target_time"])
+            p.add("pacing.target_time", "must be a duration 'H:MM:SS' > 0", pacing["target_time"])
     elif "target_pace" in pacing:
         per_km = pace_s_per_km(pacing["target_pace"])
         distance = doc.get("race", {}).get("distance_km") if isinstance(doc.get("race"),
                                                                         dict) else None
         if per_km is None:
-            p.add("pacing.target_pace", "must be a pace 'M:SS' per km", pacing["target_pace"])
+            p.add("pacing.target_pace", "must be a pace 'M:SS' per km > 0", pacing["target_pace"])
         elif is_number(distance) and distance > 0:
             target = per_km * distance
     if target is not None and not is_single:
@@ -82,7 +88,32 @@ def runners_of(doc: dict, p: Problems) -> Runners:
     for key in pacing:
         if key not in ("target_time", "target_pace", "split_pct", "effort_vs_ability_pct"):
             p.add(f"pacing.{key}", "unknown key")
-    return Runners(count, is_single, ref_distance or 21.0975, attributes, target)
+    return Runners(count, is_single, ref_distance or 21.0975, attributes, target, past)
+
+
+def _past_races(value, prefix: str, single: bool, p: Problems):
+    """The runner's earlier races: a race-record file (CSV/Parquet, the columns of `cramp check`)
+    named relative to the scenario file, validated as race records."""
+    if value is None:
+        return None
+    if not single:
+        p.add(f"{prefix}.past_races", "only for a single [runner]")
+        return None
+    if not isinstance(value, str) or not value.strip():
+        p.add(f"{prefix}.past_races", "must be a file name (race records, CSV)", value)
+        return None
+    from model.data.records import load_records
+    from model.errors import InputError
+
+    scenario_file = Path(p.path.removesuffix(" with changes"))
+    folder = scenario_file.parent if scenario_file.suffix == ".toml" else Path.cwd()
+    path = Path(value) if Path(value).is_absolute() else folder / value
+    try:
+        return load_records(path)
+    except InputError as exc:
+        for problem in exc.problems:
+            p.add(f"{prefix}.past_races", problem)
+        return None
 
 
 def _distribution(value, key: str, bounds, *, single: bool, p: Problems) -> Distribution | None:
@@ -101,7 +132,7 @@ def _distribution(value, key: str, bounds, *, single: bool, p: Problems) -> Dist
     kind = value.get("dist")
     need = {"normal": ("mean", "sd"), "lognormal": ("median", "sd_log"),
             "uniform": ("min", "max"), "bernoulli": ("p",)}
-    if kind not in need:
+    if not isinstance(kind, str) or kind not in need:
         p.add(f"{key}.dist", "must be normal, lognormal, uniform or bernoulli", kind)
         return None
     allowed = set(need[kind]) | {"dist", "min", "max"}

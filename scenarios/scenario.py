@@ -5,10 +5,14 @@ costs and the plans to compare. Built and validated from a scenario file by scen
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from scenarios.interventions import Intervention, Plan
+
+if TYPE_CHECKING:
+    from model.data.records import RaceRecords
 
 WALKING_SPEED_KMH = 5.0  # slower than this on average is walking, not a race pace
 FASTEST_PACE_MIN_PER_KM = 2.5  # faster than this over any race distance is not plausible
@@ -82,6 +86,7 @@ class Runners:
     ref_distance_km: float
     attributes: dict[str, Distribution]  # RUNNER_ATTRIBUTES; ck_pre_u_per_l absent = not measured
     target_time_s: float | None = None  # single runner: planned finishing time
+    past_races: RaceRecords | None = None  # single runner: their earlier races (race records)
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
 
 from model.hazard.specification import FACTORS
 from scenarios.course import CELL_FACTORS, PlannedRace, Segments, plan_race
-from scenarios.population import n_blocks, runner_block
+from scenarios.history import HISTORY_EFFECT_NODES, effect_weights
+from scenarios.population import N_NODES_CK, n_blocks, runner_block
 from scenarios.scenario import Scenario
 
 DRAW_CHUNK = 16
@@ -37,9 +38,13 @@ class Coefficients:
     cell: np.ndarray  # (draw, CELL_FACTORS)
     course: np.ndarray  # (draw, segment): baseline + shape + log(segment length)
     runner: np.ndarray  # (draw, RUNNER_TERMS)
+    # (draw, runner): a single runner's quadrature weights per draw, when a race history
+    # reweights the effect nodes (scenarios/history.py); None: the block's own weights
+    weight: np.ndarray | None = None
 
     def __getitem__(self, draws: slice) -> Coefficients:
-        return Coefficients(self.cell[draws], self.course[draws], self.runner[draws])
+        return Coefficients(self.cell[draws], self.course[draws], self.runner[draws],
+                            None if self.weight is None else self.weight[draws])
 
     @property
     def n_draws(self) -> int:
@@ -80,7 +85,8 @@ def score(race: PlannedRace, weight: np.ndarray, coef: Coefficients):
     w = weight.astype(CELL_DTYPE)
     # expected loss = sum_s (S(s-1) - S(s)) loss_s, rewritten as linear in S(s) for a GEMV
     loss = race.loss_if_onset_s
-    gain = (np.vstack([loss[1:] - loss[:-1], -loss[-1:]]) * weight[None, :]).astype(CELL_DTYPE)
+    gain_each = np.vstack([loss[1:] - loss[:-1], -loss[-1:]])  # (segment, runner)
+    gain = (gain_each * weight[None, :]).astype(CELL_DTYPE)
     first_loss = float(loss[0] @ weight)
     survival_sum, lost = [], []
     for start in range(0, coef.n_draws, DRAW_CHUNK):
@@ -95,11 +101,18 @@ def score(race: PlannedRace, weight: np.ndarray, coef: Coefficients):
             np.add(rate[s], rate[s - 1], out=rate[s])
         np.multiply(rate, -np.exp(c.runner @ race.runner_x).astype(CELL_DTYPE), out=rate)
         np.exp(rate, out=rate)  # survival to each segment end
+        if c.weight is not None:  # per-draw weights: the same sums, one weight row per draw
+            wd = c.weight.astype(np.float64)
+            survival_sum.append(np.einsum("sdr,dr->ds", rate, wd))
+            per_runner = loss[0][None, :] + np.einsum("sdr,sr->dr", rate, gain_each)
+            lost.append(np.sum(per_runner * wd, axis=1))
+            continue
         survival_sum.append((rate @ w).T.astype(np.float64))
         lost.append(first_loss + np.matmul(rate, gain[:, :, None])[..., 0].astype(np.float64)
                     .sum(axis=0))
     survival = np.concatenate(survival_sum)
-    return weight.sum() - survival[:, -1], survival, np.concatenate(lost)
+    total = weight.sum() if coef.weight is None else coef.weight.sum(axis=1)
+    return total - survival[:, -1], survival, np.concatenate(lost)
 
 
 def _task(scenario: Scenario, names: list[str], block_index: int, coef: Coefficients,
@@ -128,15 +141,24 @@ def simulate(
     n_threads: int = 2,
     progress: Callable[[int, int], None] | None = None,
     n_nodes: tuple[int, int] | None = None,
+    compare_history: bool = True,
 ) -> xr.Dataset:
     """Simulate the scenario under each of its interventions for every draw of `params`.
 
     `params` has a `draw` dim (prior draws, or a posterior with chain and draw stacked).
     `backend` "threads" runs in this process; "dask" submits the blocks to the active dask
     scheduler (create a `distributed.Client` first to use a cluster). `progress(done, total)` is
-    called as blocks finish. Returns a Dataset over (intervention, draw, segment)."""
+    called as blocks finish. Returns a Dataset over (intervention, draw, segment); with a
+    runner's past races (and `compare_history`) also the plan as written without them."""
     segments = Segments.of(scenario.course)
     coef = coefficients(params, segments)
+    past = scenario.runners.past_races
+    if past is not None:
+        n_nodes = n_nodes or (HISTORY_EFFECT_NODES, N_NODES_CK)
+        block = runner_block(scenario.runners, scenario.seed, 0, n_nodes_effect=n_nodes[0],
+                             n_nodes_ck=n_nodes[1])
+        coef = replace(coef, weight=block.weight[None, :]
+                       * effect_weights(past, params, block.z_effect))
     names = list(scenario.interventions)
     jobs = [(b, slice(d, d + TASK_DRAWS)) for b in range(n_blocks(scenario.runners))
             for d in range(0, coef.n_draws, TASK_DRAWS)]
@@ -153,7 +175,19 @@ def simulate(
         lost[:, draws] += t
         if draws.start == 0:
             finish += f
-    return _result(scenario, names, params, segments, risk, survival, lost, finish)
+    ds = _result(scenario, names, params, segments, risk, survival, lost, finish)
+    # how much the history moved the risk: the plan as written without it
+    if past is not None and compare_history:
+        plain = replace(scenario, runners=replace(scenario.runners, past_races=None),
+                        interventions={"baseline": scenario.interventions["baseline"]})
+        without = simulate(plain, params, backend=backend, n_threads=n_threads)
+        ds["baseline_risk_without_history"] = ("draw", without["risk"].to_numpy()[0])
+        ds["baseline_risk_without_history"].attrs["description"] = (
+            "P(cramp) under the plan as written, without the runner's past races")
+        ds.attrs.update(past_races=past.source, past_races_sha256=past.sha256,
+                        past_races_count=len(past.table),
+                        past_races_cramped=int(past.table["cramped"].sum()))
+    return ds
 
 
 def _in_order(scenario, names, coef, jobs, backend, n_threads, progress, n_nodes):

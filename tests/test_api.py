@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 PUBLIC = {
-    "Scenario", "SimulationResult", "Intervention", "Baseline", "SlowerPace", "Split",
+    "Scenario", "SimulationResult", "PlanResult", "Intervention", "Baseline", "SlowerPace", "Split",
     "EvenPacing", "LongerTaper", "TaperDays", "LongerLongRuns", "LongestRun", "EarlierStart",
     "StartAt", "Combined", "load_records", "RaceRecords", "fit", "Fit", "synthesize",
     "load_priors", "Priors", "evidence", "priors_table", "prior_check", "PriorCheck",
@@ -153,7 +153,7 @@ def test_result_table_conclusions_plots_and_save(goal, tmp_path):
     paths = result.save(tmp_path / "out")
     assert sorted(p.name for p in paths.values()) == sorted(
         ["result.nc", "comparison.json", "course.csv", "risk.png", "risk_vs_time.png",
-         "onset.png"])
+         "onset.png", "provenance.json"])
     assert json.loads(paths["json"].read_text())["scenario"] == goal.name
     with pytest.raises(cramp.InputError, match="already exists"):
         result.save(tmp_path / "out")
@@ -227,7 +227,7 @@ def test_a_run_does_not_overwrite_what_another_run_wrote_meanwhile(goal, tmp_pat
     with pytest.raises(cramp.InputError, match="another run meanwhile"):
         write_atomic(paths["json"], lambda tmp: tmp.write_text("this run"))
     assert paths["json"].read_bytes() == before
-    assert not list(target.glob(".*.tmp"))  # no temporary file left behind
+    assert not list(target.glob(".cramp-*"))  # no temporary file left behind
     write_atomic(paths["json"], lambda tmp: tmp.write_text("this run"), force=True)
     assert paths["json"].read_text() == "this run"
 

@@ -1,5 +1,5 @@
 """The `cramp` command line: priors, check, synth, fit, prior-check, simulate, scenarios, report,
-profile and app (the coach's web page). Each command is argument parsing plus rendering on the
+plan, profile and app (the coach's web page). Each command is argument parsing plus rendering on the
 public API (`import cramp`).
 
 Exit codes: 0 success; 2 bad input (the message names file, row, column and rule); 1 internal
@@ -9,7 +9,7 @@ failure; 3 `fit --strict` when the convergence diagnostics fail.
 from __future__ import annotations
 
 # the command modules register their commands on `app` (in the order `--help` lists them)
-from cramp.cli import data, priors, scenario, training, web  # noqa: F401
+from cramp.cli import data, plan, priors, scenario, training, web  # noqa: F401
 from cramp.cli.app import app
 
 

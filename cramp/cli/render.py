@@ -3,8 +3,8 @@ function renders numbers the API has computed."""
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from cramp.cli.app import out
 from model.conventions import INTERVAL_KIND, INTERVAL_PROB
@@ -29,7 +29,7 @@ def print_comparison(table: dict) -> None:
             else f"{nnt['mean']:.0f} (interval includes no effect)" if nnt["mean"] else "-")
         e = row["expected_finish_time_s"]
         t.add_row(
-            escape(row["name"]),
+            row["name"],
             pct(row["risk"]),
             "" if base else _points(row["risk_difference"]),
             "" if base else f"{row['relative_risk']['mean']:.2f} ({row['relative_risk']['lo']:.2f}"
@@ -41,6 +41,38 @@ def print_comparison(table: dict) -> None:
             f"{row['onset_km']['q50']:.1f}",
         )
     out.print(t)
+    if "history" in table:
+        h = table["history"]
+        out.print(f"the runner's {h['past_races']} past races ({h['cramped']} with a cramp) moved "
+                  f"the risk as planned from {pct(h['risk_without_history'])} to "
+                  f"{pct(h['risk_with_history'])}: {_points(h['risk_difference'])}",
+                  highlight=False)
+
+
+def print_plan(plan: dict, conclusions: list[str]) -> None:
+    """The plan's answers and a coarse view of its curve (every 4th target)."""
+    if plan["fastest_target_time_s"] is None:
+        out.print(f"[bold]no target between {_clock(plan['target_range_s']['fastest'])} and "
+                  f"{_clock(plan['target_range_s']['slowest'])} keeps the risk within "
+                  f"{plan['max_risk']:.0%}[/]")
+    t = Table(title=f"{plan['scenario']} ({plan['parameters']}); risk mean and 95% "
+              "equal-tailed credible interval")
+    for column in ("target", "risk", "expected finish incl. cramps"):
+        t.add_column(column)
+    marks = {plan["fastest_target_time_s"]: " (fastest within the ceiling)",
+             plan["best_expected_finish"]["target_time_s"]: " (best expected finish)"}
+    curve = plan["curve"]
+    for i, point in enumerate(curve):
+        mark = marks.get(point["target_time_s"], "")
+        if i % 4 and not mark and i != len(curve) - 1:
+            continue
+        r = point["risk"]
+        t.add_row(_clock(point["target_time_s"]) + mark,
+                  f"{100 * r['mean']:.1f}% ({100 * r['lo']:.1f} to {100 * r['hi']:.1f})",
+                  _clock(point["expected_finish_s"]))
+    out.print(t)
+    for line in conclusions:
+        out.print(line, highlight=False)
 
 
 def _points(x: dict) -> str:
@@ -89,7 +121,8 @@ def print_priors(p, detail: bool) -> None:
     out.print(table)
     if detail:
         for entry in p.entries.values():
-            out.print(f"\n[bold]{entry.section}.{entry.name}[/] ({', '.join(entry.evidence)})")
+            out.print(Text.assemble("\n", (f"{entry.section}.{entry.name}", "bold"),
+                                    f" ({', '.join(entry.evidence)})"))
             out.print(entry.arithmetic, highlight=False)
 
 
@@ -101,7 +134,7 @@ def print_posterior(summary) -> None:
         table.add_column(column, justify="right" if column != "parameter" else "left")
     lower, upper = [c for c in summary.columns if c.startswith(INTERVAL_KIND)][:2]
     for name, row in summary.iterrows():
-        table.add_row(escape(str(name)), f"{row['mean']:.3f}", f"{row['sd']:.3f}",
+        table.add_row(str(name), f"{row['mean']:.3f}", f"{row['sd']:.3f}",
                       f"{row[lower]:.3f}", f"{row[upper]:.3f}", f"{row['r_hat']:.3f}",
                       f"{row['ess_bulk']:.0f}")
     out.print(table)
@@ -147,7 +180,7 @@ def print_prior_check(summary: dict, figures=None) -> None:
         t.add_column(column, overflow="fold")
     for row in figures.itertuples():
         fmt = "{:.1f}" if "km" in row.figure and "after" not in row.figure else "{:.1%}"
-        t.add_row(f"{row.study} {escape(row.label)}", row.figure,
+        t.add_row(f"{row.study} {row.label}", row.figure,
                   "" if row.n != row.n or row.n is None else f"{row.n:.0f}",
                   fmt.format(row.published),
                   f"{fmt.format(row.predicted)} ({fmt.format(row.lo)}-{fmt.format(row.hi)})",
