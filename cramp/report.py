@@ -62,9 +62,10 @@ def notebook_parameters(path: Path) -> dict:
 
 
 def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: bool = False,
-               progress: bool = False) -> Path:
+               progress: bool = False, show_code: bool = False) -> Path:
     """Execute the notebook with `parameters` and write `<out_dir>/<name>.html` (and the executed
-    .ipynb next to it). Unknown parameter names are an InputError."""
+    .ipynb next to it). Unknown parameter names are an InputError. The HTML leaves out the code
+    cells unless `show_code`: a reader wants the text, tables and plots."""
     import nbformat
     import papermill
     from nbconvert import HTMLExporter
@@ -93,8 +94,8 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
             raise RuntimeError(f"{path}: cell {exc.exec_count} failed: {exc.ename}: "
                                f"{exc.evalue}") from exc
         result = nbformat.read(executed, as_version=4)
-    html, _ = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True
-                           ).from_notebook_node(result)
+    html, _ = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True,
+                           exclude_input=not show_code).from_notebook_node(result)
     write_atomic(ipynb_path, lambda tmp: nbformat.write(result, tmp), force=force)
     write_atomic(html_path, lambda tmp: tmp.write_text(html, encoding="utf-8"), force=force)
     return html_path

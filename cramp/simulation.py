@@ -305,6 +305,19 @@ class SimulationResult:
 
         return comparison_frame(self.comparison)
 
+    def readable_table(self) -> pd.DataFrame:
+        """The comparison as a coach reads it: readable headers with units, intervals in words,
+        "as planned" for the baseline (scenarios/readable.py; the web page shows the same)."""
+        from scenarios.readable import readable_table
+
+        return readable_table(self.table(), self.comparison)
+
+    def readable_numbers(self) -> pd.DataFrame:
+        """The numeric comparison (`table`) with readable headers and units."""
+        from scenarios.readable import readable_numbers
+
+        return readable_numbers(self.table())
+
     def conclusions(self) -> list[str]:
         """Sentences a coach can read, generated from the comparison's numbers only."""
         from scenarios.compare import plain_language

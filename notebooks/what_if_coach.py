@@ -32,9 +32,11 @@ s.plans()
 
 # %%
 interval = result.comparison["interval"]
-display(Markdown(f"Means with {interval['prob']:.0%} equal-tailed credible intervals over the "
-                 "parameter draws; risk difference and relative risk are paired draw by draw."))
-result.table()
+display(Markdown(f"Means with {interval['prob']:.0%} equal-tailed credible intervals (in "
+                 "brackets) over the parameter draws; changes are paired draw by draw. The "
+                 "numbers with every interval end are in the executed notebook "
+                 "(`result.table()`)."))
+result.readable_table()
 
 # %% [markdown]
 # ## Risk against time cost

@@ -94,3 +94,15 @@ def test_report_paths_are_the_users_not_the_repositorys(tmp_path):
                              "--out", "out"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "goal marathon" in (tmp_path / "out" / "what_if_coach.html").read_text()
+
+
+def test_the_coach_report_reads_like_the_page_and_hides_code_unless_asked(tmp_path):
+    result = report("what_if_coach", tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (tmp_path / "what_if_coach.html").read_text()
+    assert "risk of a cramp [%]" in html and "as planned" in html
+    assert "risk_difference lo [pts]" not in html  # the API's column names stay in the notebook
+    assert "hl-ipython3" not in html  # code cells (highlighted Python) hidden by default
+    shown = report("what_if_coach", tmp_path / "code", "--show-code")
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert "hl-ipython3" in (tmp_path / "code" / "what_if_coach.html").read_text()

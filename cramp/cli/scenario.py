@@ -107,14 +107,18 @@ def report(
         "for its parameters cell, e.g. -p draws 200 -p seed 3")],
     out_dir: Annotated[Path, typer.Option("--out", help="output folder")] = Path(
         "results/reports"),
+    show_code: Annotated[bool, typer.Option(
+        "--show-code", help="show the code cells in the HTML (hidden by default)")] = False,
     force: ForceOpt = False,
 ) -> None:
     """Execute a notebook headless (papermill) into results/reports/ as HTML, recording the git
-    commit, package versions, parameters, data hash and seed in the report."""
+    commit, package versions, parameters, data hash and seed in the report. The HTML shows the
+    text, tables and plots; the code is in the executed notebook next to it (or --show-code)."""
     from cramp.report import parse_parameters, run_report
 
     parameters = parse_parameters(ctx.args)
-    html = run_report(notebook, parameters, out_dir, force=force, progress=sys.stderr.isatty())
+    html = run_report(notebook, parameters, out_dir, force=force, progress=sys.stderr.isatty(),
+                      show_code=show_code)
     say(out, f"wrote {html} (and the executed notebook next to it)")
 
 
