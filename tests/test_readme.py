@@ -15,9 +15,19 @@ ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
-def python_blocks() -> list[str]:
-    section = README.split("## In Python", 1)[1].split("\n## ", 1)[0]
+def python_blocks(title: str = "In Python") -> list[str]:
+    section = README.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+def test_readme_plan_example_runs(tmp_path):
+    (block,) = python_blocks("Plans: how fast can she go")
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-c", block], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    first = result.stdout.splitlines()[0].split(" ", 1)
+    assert int(first[0]) > 0 and "mean" in first[1]
 
 
 def test_readme_has_a_coach_and_a_researcher_example():
