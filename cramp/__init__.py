@@ -25,6 +25,7 @@ _EXPORTS = {
     "Scenario": "cramp.simulation",
     "SimulationResult": "cramp.simulation",
     "PlanResult": "cramp.planning",
+    "course_from_gpx": "model.data.course_profile",
     # interventions (combine with +)
     "Intervention": "scenarios.interventions",
     "Baseline": "scenarios.interventions",
@@ -93,6 +94,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; not executed at run time
     )
     from cramp.simulation import Scenario, SimulationResult
     from model.data.activities import TrainingLog, read_training_log
+    from model.data.course_profile import course_from_gpx
     from model.data.records import RaceRecords, load_records
     from model.data.training_load import RunnerProfile, profiles_table, runner_profile
     from model.errors import InputError

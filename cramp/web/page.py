@@ -77,6 +77,17 @@ st.markdown("For **one runner and one race**: the chance of an exercise-associat
             "**Compare the plans**. The defaults are an example runner aiming at 3:30 in a "
             "marathon.")
 
+with st.expander("Read the course from a GPX file (distance and elevation profile)"):
+    course_file = st.file_uploader("the course as GPX (a track or a route)", type=["gpx"],
+                                   key="course_gpx")
+    if st.button("Read the course into the form") and course_file is not None:
+        try:
+            st.session_state.update(T.course_upload(course_file.name, course_file.getvalue()))
+            st.success(f"Course read: {st.session_state['distance_km']:.2f} km with its "
+                       "elevation profile. Check them below.")
+        except cramp.InputError as exc:
+            st.error("\n\n".join(exc.problems))
+
 with st.expander("Fill in the runner from training files (FIT, GPX, TCX, CSV, or a zip)"):
     uploads = st.file_uploader("training files", accept_multiple_files=True, key="upload_files")
     u1, u2 = st.columns(2)

@@ -65,3 +65,14 @@ def posterior_upload(name: str, data: bytes):
         path = Path(tmp) / (PurePath(name).name or "posterior.nc")
         path.write_bytes(data)
         return open_posterior(path, name)  # loaded into memory before the file goes
+
+
+def course_upload(name: str, data: bytes) -> dict[str, object]:
+    """Form values from a GPX file of the course: a course described by its own distance [km]
+    and elevation profile ('km metres; ...'), as `cramp.course_from_gpx` reads it. InputError
+    (naming the file) when it is not a usable course."""
+    from cramp.web.form import FLAT
+
+    course = cramp.course_from_gpx(data, name=PurePath(name).name or "course.gpx")
+    profile = "; ".join(f"{km:g} {m:g}" for km, m in course["elevation_m"])
+    return {"course": FLAT, "distance_km": course["distance_km"], "elevation": profile}

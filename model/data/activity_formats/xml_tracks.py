@@ -91,6 +91,25 @@ def read_gpx(data: bytes) -> XmlActivity:
                        summary.moving_s, hr)
 
 
+def course_points(data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Latitude, longitude [degrees], elevation [m] (NaN where missing) and segment number of a
+    GPX course's points in order: its tracks' segments, or, for a planned route, the route."""
+    root = _root(data)
+    ns = _namespace(root.tag)
+    if root.tag != ns + "gpx":
+        raise TrackFileError(f"root element is <{root.tag[len(ns):]}>, not <gpx>")
+    parts = [list(seg.iter(ns + "trkpt")) for seg in root.iter(ns + "trkseg")]
+    parts = [p for p in parts if p] or [list(root.iter(ns + "rtept"))]
+    points = [p for part in parts for p in part]
+    if not points:
+        raise TrackFileError("no track or route points")
+    lat = np.array([_float(p.get("lat")) for p in points])
+    lon = np.array([_float(p.get("lon")) for p in points])
+    ele = np.array([_float(p.findtext(ns + "ele")) for p in points])
+    segment = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    return lat, lon, ele, segment
+
+
 def read_tcx(data: bytes) -> list[XmlActivity]:
     """Every ``<Activity>`` of a TCX file."""
     root = _root(data)
