@@ -102,3 +102,14 @@ def test_cli_bad_input_exits_2_without_traceback(tmp_path, command):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "row 1, column race_time_s: must be a number" in result.stderr.replace("\n", " ")
+
+
+def test_cramped_runners_without_splits_are_noted_as_a_pace_bias():
+    import cramp
+
+    table, splits = cramp.synthesize(300, 1)
+    cramped = int(table["cramped"].sum())
+    note = [n for n in cramp.load_records(table).notes if "have no splits" in n]
+    assert note and note[0].startswith(f"{cramped} runner-race(s) with a cramp")
+    with_splits = cramp.load_records(table, splits=splits).notes
+    assert not [n for n in with_splits if "have no splits" in n]

@@ -118,7 +118,26 @@ def load_records(
         split_label, raw_splits, split_digest = _read_source(splits, "splits")
         split_table = load_splits(split_label, raw_splits, table)
         digest = hashlib.sha256((digest + split_digest).encode()).hexdigest()
+    notes += _pace_from_finish_time_notes(table, split_table)
     return RaceRecords(table.reset_index(drop=True), split_table, label, digest, excluded, notes)
+
+
+def _pace_from_finish_time_notes(table: pd.DataFrame, splits: pd.DataFrame | None) -> list[str]:
+    """Cramped runners without splits: their pace before the cramp is read from the finish
+    time, which includes the slowdown after it, so they look slower than they ran and the pace
+    effect is pulled towards zero or below (in a cohort drawn with a 15% slowdown after a cramp,
+    tests/design_cohorts.py, relative_pace came out -0.75 for a true +0.7)."""
+    cramped = table["cramped"].to_numpy(float) == 1
+    if splits is not None and not splits.empty:
+        keys = pd.MultiIndex.from_frame(splits[["runner_id", "race_id"]].astype(str))
+        has = pd.MultiIndex.from_frame(table[["runner_id", "race_id"]].astype(str)).isin(keys)
+        cramped &= ~np.asarray(has)
+    n = int(cramped.sum())
+    if n == 0:
+        return []
+    return [f"{n} runner-race(s) with a cramp have no splits: their pace is read from the finish "
+            "time, which includes the slowdown after the cramp, so the relative_pace effect is "
+            "biased towards zero or below; splits (per-km elapsed times) avoid this"]
 
 
 def _read_source(source: Source, what: str) -> tuple[str, pd.DataFrame, str]:
