@@ -60,6 +60,22 @@ result.plot_onset();
 display(Markdown("\n".join(f"- {line}" for line in result.conclusions())))
 
 # %% [markdown]
+# ## How fast, within a risk ceiling? (one runner)
+#
+# The fastest target finishing time whose mean cramp risk stays at or below the ceiling, with the
+# scenario's split and course, on the same parameter draws as above (`cramp plan` on the command
+# line); and the target with the best expected finish once time lost to cramps is counted.
+
+# %%
+max_risk = 0.30
+if s.single_runner:
+    plan = s.plan(max_risk=max_risk, fit=posterior or None, draws=draws, seed=seed)
+    display(Markdown("\n".join(f"- {line}" for line in plan.conclusions())))
+    plan.plot();
+else:
+    display(Markdown("A population scenario: plans by risk ceiling are for one runner."))
+
+# %% [markdown]
 # ## Provenance
 
 # %%

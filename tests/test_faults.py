@@ -70,7 +70,11 @@ target.simulate = simulate
 
 
 def run(args, cwd: Path, patch: str = "", sig: str = "SIGKILL", env=None, wait: bool = True):
-    code = (f"import os, signal, sys, time\nSIG = signal.{sig}\n{textwrap.dedent(patch)}\n"
+    # Ctrl+C as a terminal delivers it: a runner started in the background by a shell without
+    # job control (as CI may be) inherits SIGINT ignored, and the self-sent signal would vanish
+    code = (f"import os, signal, sys, time\nSIG = signal.{sig}\n"
+            "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+            f"{textwrap.dedent(patch)}\n"
             "from cramp.cli import main\n"
             f"sys.argv = ['cramp', *{[str(a) for a in args]!r}]\nmain()\n")
     command = [sys.executable, "-c", code]
