@@ -17,7 +17,7 @@ from model.conventions import INTERVAL_PROB
 from model.data.records import RaceRecords, Source, load_records
 from model.errors import InputError
 from model.evidence.priors import Priors, load_priors
-from model.inference.posterior import load_posterior, posterior_params
+from model.inference.posterior import open_posterior, posterior_params
 from model.output_claim import OutputClaim
 from model.provenance import provenance_frame
 
@@ -99,15 +99,9 @@ class Fit:
 
     @classmethod
     def load(cls, path: str | Path) -> Fit:
-        """A fit written by `Fit.save` or `cramp fit`."""
-        path = Path(path)
-        if not path.exists():
-            raise InputError(f"{path}: no such file")
-        try:
-            tree = load_posterior(path)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"{path}: not a netCDF fit ({exc})") from None
-        return cls(tree)
+        """A fit written by `Fit.save` or `cramp fit`; InputError naming the file when it is
+        missing, not netCDF or not a `cramp fit` result."""
+        return cls(open_posterior(path))
 
     def save(self, path: str | Path, *, force: bool = False,
              claim: OutputClaim | None = None) -> Path:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from model.errors import InputError
 from model.evidence.priors import Priors, load_priors
+from model.inference.posterior import open_posterior
 from model.output_claim import OutputClaim
 from model.provenance import provenance_attrs, provenance_frame
 from scenarios import spec as scenario_spec
@@ -253,27 +254,6 @@ def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
     return ParameterDraws(params, p, f"posterior of a fit to {source or 'data'}, "
                           f"{params.sizes['draw']} draws", source,
                           tree.attrs.get("data_sha256", ""))
-
-
-def open_posterior(path: str | Path, name: str | None = None) -> xr.DataTree:
-    """A `cramp fit` posterior read from `path` (netCDF), loaded into memory; InputError naming
-    `name` (default the path) when the file is missing, not netCDF or not a `cramp fit` result."""
-    from model.inference.posterior import load_posterior, posterior_params
-
-    path, name = Path(path), name or str(path)
-    if not path.exists():
-        raise InputError(f"{name}: no such file")
-    try:
-        tree = load_posterior(path)
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{name}: not a netCDF file from `cramp fit` ({exc})") from None
-    if "posterior" not in tree.children:
-        raise InputError(f"{name}: has no posterior group: not a `cramp fit` result")
-    try:
-        posterior_params(tree)
-    except InputError as exc:
-        raise InputError(f"{name}: {exc}") from None
-    return tree
 
 
 @dataclass

@@ -52,3 +52,22 @@ def posterior_params(tree: xr.DataTree, max_draws: int | None = None, *,
         step = stacked_post.sizes["draw"] / max_draws
         stacked_post = stacked_post.isel(draw=(np.arange(max_draws) * step).astype(int))
     return stacked_post.assign_coords(draw=np.arange(stacked_post.sizes["draw"]))
+
+
+def open_posterior(path: str | Path, name: str | None = None) -> xr.DataTree:
+    """A `cramp fit` posterior read from `path` (netCDF), loaded into memory; InputError naming
+    `name` (default the path) when the file is missing, not netCDF or not a `cramp fit` result."""
+    path, name = Path(path), name or str(path)
+    if not path.exists():
+        raise InputError(f"{name}: no such file")
+    try:
+        tree = load_posterior(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{name}: not a netCDF file from `cramp fit` ({exc})") from None
+    if "posterior" not in tree.children:
+        raise InputError(f"{name}: has no posterior group: not a `cramp fit` result")
+    try:
+        posterior_params(tree)
+    except InputError as exc:
+        raise InputError(f"{name}: {exc}") from None
+    return tree
