@@ -17,7 +17,7 @@ from model.conventions import INTERVAL_PROB
 from model.data.records import RaceRecords, Source, load_records
 from model.errors import InputError
 from model.evidence.priors import Priors, load_priors
-from model.inference.posterior import open_posterior, posterior_params
+from model.inference.posterior import open_posterior, posterior_params, sampler_attempts
 from model.output_claim import OutputClaim
 from model.provenance import provenance_frame
 
@@ -139,10 +139,14 @@ class Fit:
         a = self.posterior.attrs
         settings = SamplerSettings(int(a.get("draws", 1000)), int(a.get("tune", 1000)),
                                    float(a.get("target_accept", 0.9)))
-        design = {k: int(a.get(f"n_{k}", 0)) for k in ("races", "runners", "records")}
-        design = {f"n_{k}": v for k, v in design.items()}
+        design = {k: int(a.get(k, 0)) for k in ("n_races", "n_runners", "n_records")}
         design["n_runners_seen_twice"] = int(a.get("n_runners_in_several_races", 0))
         return advice(self.diagnostics, settings, design)
+
+    @property
+    def sampler_attempts(self) -> list[str]:
+        """The sampler's runs, in order: one, or two when the first did not converge."""
+        return sampler_attempts(self.posterior)
 
     def summary(self, prob: float = INTERVAL_PROB) -> pd.DataFrame:
         """Posterior mean, sd, equal-tailed interval, R-hat and ESS per parameter."""

@@ -42,7 +42,7 @@ d = fit.diagnostics
 display(Markdown(f"Convergence: max R-hat {d.rhat_max:.3f}, min bulk ESS {d.ess_bulk_min:.0f}, "
                  f"divergences {d.divergences} — "
                  + ("**OK**" if d.ok else "**problems: " + "; ".join(d.problems()) + "**")
-                 + f" (sampler: {fit.attrs.get('sampler_attempts', '')})"))
+                 + f" (sampler: {'; then '.join(fit.sampler_attempts)})"))
 for line in fit.advice():
     display(Markdown(f"- {line}"))
 fit.summary()

@@ -54,3 +54,33 @@ def test_advice_names_the_parameter_in_words_and_what_to_try():
     runner = advice(diagnostics(ess=200.0, worst="runner_sd"), FIRST,
                     {**DESIGN, "n_runners_seen_twice": 12})
     assert "only 12 of 1500 runners" in runner[0]
+
+
+def test_a_fit_that_does_not_converge_is_sampled_again_and_says_so(monkeypatch, priors):
+    import cramp
+    import model.inference.fit as fit_module
+    from model.data.records import RaceRecords
+    from model.hazard.features import build_features
+    from model.inference.posterior import sampler_attempts
+    from model.validation.synth import synthesize
+
+    runs = []
+    real_sample = fit_module._sample
+
+    def sample(compiled, settings, *args):
+        runs.append(settings)
+        return real_sample(compiled, settings, *args)
+
+    monkeypatch.setattr(fit_module, "_sample", sample)
+    # the first attempt is judged short of effective draws, whatever the sampler gave
+    monkeypatch.setattr(fit_module, "diagnose", lambda tree: diagnostics(ess=345.0))
+    records, splits = synthesize(200, 3)
+    tree = fit_module.fit(build_features(RaceRecords(records, splits, "t", "")), priors,
+                          draws=500, tune=200, seed=1)
+    # 1.3 x 400 / 345 = 1.51 -> 800 draws, on the same compiled model and seed
+    assert [(r.draws, r.tune) for r in runs] == [(500, 200), (800, 200)]
+    assert tree["posterior"].sizes["draw"] == 800 and tree.attrs["draws"] == 800
+    attempts = sampler_attempts(tree)
+    assert len(attempts) == 2 and "ESS 345 < 400 (race_sd)" in attempts[0]
+    assert attempts[1].startswith("200 tune + 800 draws")
+    assert cramp.Fit(tree).sampler_attempts == attempts

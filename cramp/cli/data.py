@@ -142,7 +142,7 @@ def fit(
         result.save(out_path, claim=claim)
     print_posterior(result.summary())
     diagnostics = result.diagnostics
-    print_diagnostics(diagnostics, result.attrs.get("sampler_attempts", ""), result.advice())
+    print_diagnostics(diagnostics, result.sampler_attempts, result.advice())
     say(out, f"wrote {out_path}")
     if strict and not diagnostics.ok:
         raise typer.Exit(EXIT_DIAGNOSTICS)

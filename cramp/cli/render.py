@@ -140,12 +140,13 @@ def print_posterior(summary) -> None:
     out.print(table)
 
 
-def print_diagnostics(d, attempts: str = "", advice: list[str] | None = None) -> None:
-    """The convergence verdict; with `attempts` (the sampler's runs, from the provenance) when
-    a second, longer run was needed, and the advice when it still fails."""
-    if " | then " in attempts:
-        out.print(f"sampler: the first run did not converge ({attempts.split(' | then ')[0]}); "
-                  f"sampled again with {attempts.split(' | then ')[-1]}", highlight=False)
+def print_diagnostics(d, attempts: list[str] | None = None,
+                      advice: list[str] | None = None) -> None:
+    """The convergence verdict; with the sampler's `attempts` when a second, longer run was
+    needed, and the advice when it still fails."""
+    if attempts and len(attempts) > 1:
+        out.print(f"sampler: the first run did not converge ({attempts[0]}); "
+                  f"sampled again with {attempts[-1]}", highlight=False)
     out.print(
         f"diagnostics: max R-hat {d.rhat_max:.3f}, min ESS bulk {d.ess_bulk_min:.0f} / tail "
         f"{d.ess_tail_min:.0f}, {d.divergences} divergences: "

@@ -19,7 +19,7 @@ from model.hazard.specification import (
 )
 from model.inference.diagnostics import SamplerSettings, diagnose, second_attempt
 from model.inference.hazard_model import build_model, compile_for_nutpie, onset_windows
-from model.inference.posterior import REPORTED
+from model.inference.posterior import ATTEMPT_SEPARATOR, REPORTED
 from model.provenance import provenance_attrs
 
 
@@ -84,7 +84,7 @@ def fit(
                 "draws": settings.draws,
                 "tune": settings.tune,
                 "target_accept": settings.target_accept,
-                "sampler_attempts": " | then ".join(attempts),
+                "sampler_attempts": ATTEMPT_SEPARATOR.join(attempts),
                 "likelihood_backend": backend,
                 "chains": chains,
                 "sampler": f"nutpie NUTS ({adaptation} mass matrix adaptation)",

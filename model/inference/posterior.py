@@ -24,6 +24,17 @@ REPORTED = (
 )
 
 
+#: how a fit's provenance joins its sampler attempts (`sampler_attempts` reads them back)
+ATTEMPT_SEPARATOR = " | then "
+
+
+def sampler_attempts(tree: xr.DataTree) -> list[str]:
+    """The sampler runs of a fit, in order: one, or two when the first did not converge (what
+    each used and, for the first, why it was not enough)."""
+    text = str(tree.attrs.get("sampler_attempts", ""))
+    return text.split(ATTEMPT_SEPARATOR) if text else []
+
+
 def save_fit(tree: xr.DataTree, path: Path, force: bool = False) -> None:
     """Write the fit as netCDF (h5netcdf), atomically, refusing to overwrite without force."""
     check_writable(path, force)
