@@ -13,13 +13,13 @@ answer, with the same draws and seed, gives the same risk.
 from __future__ import annotations
 
 import copy
-import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
+from model.output_claim import OutputClaim
+from model.provenance import provenance_attrs, provenance_frame
 from scenarios.plan import Outcome, PlanSearch, interval
 
 if TYPE_CHECKING:
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from cramp.simulation import Scenario
 
 OUTPUT_FILES = {"json": "plan.json", "curve": "curve.csv", "plot": "plan.png",
-                "pace": "pace_plan.csv", "band": "pace_band.png", "fit": "workout.fit"}
+                "pace": "pace_plan.csv", "band": "pace_band.png", "fit": "workout.fit",
+                "manifest": "provenance.json"}
 
 
 @dataclass
@@ -155,38 +156,60 @@ class PlanResult:
         """How the result was made: package versions, scenario and data hashes, seed, priors."""
         return provenance_frame(self.attrs)
 
-    def save(self, folder: str | Path | None = None, *, force: bool = False) -> dict[str, Path]:
+    def save(self, folder: str | Path | None = None, *, force: bool = False,
+             claim: OutputClaim | None = None) -> dict[str, Path]:
         """Write plan.json, curve.csv and plan.png, and for the answer's target the per-km pace
-        plan (pace_plan.csv), a printable pace band (pace_band.png) and a Garmin FIT workout
-        (workout.fit) into `folder` (default results/plan/<scenario file stem>); refuses to
-        overwrite without `force`; atomic writes. Returns the paths."""
-        from scenarios.plan_outputs import plot_pace_band, plot_plan, write_fit_workout
+        plan (pace_plan.csv), a printable pace band (pace_band.png), a Garmin FIT workout
+        (workout.fit) and provenance.json (the run's id and each file's sha256) into `folder`
+        (default results/plan/<scenario file stem>), as one set renamed into place (an
+        interrupted save leaves the old set or the new one); refuses to overwrite without
+        `force`. `claim`: one taken before the work with `PlanResult.claim_output`. Returns the
+        paths."""
+        files, rid = self.output_files()
+        if claim is not None:
+            paths = claim.commit_folder(files, rid)
+        else:
+            with self.claim_output(self.scenario, folder, force=force) as own:
+                paths = own.commit_folder(files, rid)
+        return {key: paths[name] for key, name in OUTPUT_FILES.items()}
 
-        paths = self.output_paths(self.scenario, folder, force=force)
-        put = functools.partial(write_atomic, force=force)
+    def output_files(self) -> tuple[dict[str, bytes], str]:
+        """(file name -> content, run id): the set `save` writes, built in memory first."""
+        from cramp.result_files import png_bytes, with_manifest
+        from model.provenance import run_id
+        from scenarios.plan_outputs import fit_workout_bytes, plot_pace_band, plot_plan
+
+        rid = run_id(self.attrs)
         at = self.scenario_at()
-        pace = at.pace_plan()
         per_km = at.spec  # the re-targeted spec the pace plan follows
         name = self.scenario.name
-        put(paths["json"], lambda tmp: tmp.write_text(self.to_json()))
-        put(paths["curve"], lambda tmp: self.table().to_csv(tmp, index=False))
-        put(paths["plot"], lambda tmp: plot_plan(self.table(), self.as_dict(), name, path=tmp))
-        put(paths["pace"], lambda tmp: pace.to_csv(tmp, index=False))
-        put(paths["band"], lambda tmp: plot_pace_band(per_km, name, tmp))
-        put(paths["fit"], lambda tmp: write_fit_workout(per_km, name, tmp))
-        return paths
+        plan = {**self.as_dict(), "run_id": rid}
+        files = {
+            OUTPUT_FILES["json"]: json.dumps(plan, indent=2).encode(),
+            OUTPUT_FILES["curve"]: self.table().to_csv(index=False).encode(),
+            OUTPUT_FILES["plot"]: png_bytes(
+                lambda f: plot_plan(self.table(), self.as_dict(), name, path=f), rid),
+            OUTPUT_FILES["pace"]: at.pace_plan().to_csv(index=False).encode(),
+            OUTPUT_FILES["band"]: png_bytes(lambda f: plot_pace_band(per_km, name, f), rid),
+            OUTPUT_FILES["fit"]: fit_workout_bytes(per_km, name),
+        }
+        return with_manifest(files, rid, self.attrs), rid
 
     @staticmethod
-    def output_paths(scenario: Scenario, folder: str | Path | None = None, *,
-                     force: bool = False) -> dict[str, Path]:
-        """The files `save` writes (created folder; existing files refused without `force`)."""
+    def output_paths(scenario: Scenario, folder: str | Path | None = None) -> dict[str, Path]:
+        """The files `save` writes (nothing is checked or created: `claim_output` does that)."""
         stem = Path(scenario.source).stem if scenario.source.endswith(".toml") else "scenario"
         folder = Path(folder) if folder else Path("results/plan") / stem
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = {key: folder / name for key, name in OUTPUT_FILES.items()}
-        for path in paths.values():
-            check_writable(path, force)
-        return paths
+        return {key: folder / name for key, name in OUTPUT_FILES.items()}
+
+    @staticmethod
+    def claim_output(scenario: Scenario, folder: str | Path | None = None, *,
+                     force: bool = False) -> OutputClaim:
+        """An exclusive claim on the plan's output folder, taken before the work (as
+        `Scenario.claim_output`): a second run on the same folder is refused while this one
+        holds it, an existing plan without `force`."""
+        target = PlanResult.output_paths(scenario, folder)["json"].parent
+        return OutputClaim(target, force=force, folder=True, names=tuple(OUTPUT_FILES.values()))
 
     def __repr__(self) -> str:
         t = self.fastest_target_time_s

@@ -1,8 +1,9 @@
-"""A simulation's output set as bytes, every file marked with the run's id: result.nc (in its
-attributes, with the full provenance), comparison.json (a `run_id` key), the plots (a PNG text
-chunk `cramp_run_id`), course.csv (plain, so pandas reads it as is: its sha256 is listed in
+"""A command's output set as bytes, every file marked with the run's id. A simulation's: result.nc
+(in its attributes, with the full provenance), comparison.json (a `run_id` key), the plots (a PNG
+text chunk `cramp_run_id`), course.csv (plain, so pandas reads it as is: its sha256 is listed in
 provenance.json) and provenance.json (the run's id and provenance, and each file's sha256 and
-size). Built in memory before anything is written, so a failure here touches no output."""
+size); a plan's (cramp/planning.py) likewise. Built in memory before anything is written, so a
+failure here touches no output."""
 
 from __future__ import annotations
 
@@ -54,9 +55,7 @@ def output_files(result: SimulationResult, names: dict[str, str]) -> tuple[dict[
     title = result.scenario.name
 
     def png(plot, *args) -> bytes:
-        buffer = io.BytesIO()
-        plot(*args, title, buffer)
-        return png_with_text(buffer.getvalue(), PNG_RUN_ID_KEY, rid)
+        return png_bytes(lambda file: plot(*args, title, file), rid)
 
     files = {
         names["nc"]: bytes(dataset.to_netcdf(engine="h5netcdf")),
@@ -66,10 +65,22 @@ def output_files(result: SimulationResult, names: dict[str, str]) -> tuple[dict[
         names["time"]: png(plot_risk_vs_time, result.comparison),
         names["onset"]: png(plot_onset, result.dataset),
     }
-    manifest = {"run_id": rid,
+    return with_manifest(files, rid, attrs), rid
+
+
+def png_bytes(draw, run_id: str) -> bytes:
+    """The PNG that `draw(file)` writes, marked with the run's id."""
+    buffer = io.BytesIO()
+    draw(buffer)
+    return png_with_text(buffer.getvalue(), PNG_RUN_ID_KEY, run_id)
+
+
+def with_manifest(files: dict[str, bytes], run_id: str, provenance: dict) -> dict[str, bytes]:
+    """`files` plus provenance.json: the run's id, its provenance, and each file's sha256 and
+    size, so a file can be matched to the run that wrote it."""
+    manifest = {"run_id": run_id,
                 "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
                           for name, data in files.items()},
-                "provenance": {k: v for k, v in attrs.items()}}
-    files[MANIFEST] = json.dumps(manifest, indent=2, default=str).encode()
-    return files, rid
+                "provenance": dict(provenance)}
+    return {**files, MANIFEST: json.dumps(manifest, indent=2, default=str).encode()}
 

@@ -5,6 +5,7 @@ decodes back to its paces."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -101,10 +102,27 @@ def test_cli_plan_writes_outputs_refuses_overwrite_and_is_reproducible(tmp_path)
     for name in ("plan.json", "curve.csv", "plan.png", "pace_plan.csv", "pace_band.png",
                  "workout.fit"):
         assert (tmp_path / "p" / name).exists()
+    # one set: provenance.json names every file with its sha256, under the run's id
+    manifest = json.loads((tmp_path / "p" / "provenance.json").read_text())
+    assert manifest["run_id"] == json.loads((tmp_path / "p" / "plan.json").read_text())["run_id"]
+    for name, entry in manifest["files"].items():
+        data = (tmp_path / "p" / name).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], name
     again = run_cli(*args, cwd=tmp_path)
     assert again.returncode == 2 and "already exists" in again.stderr
     forced = run_cli(*args, "--force", cwd=tmp_path)
     assert json.loads(forced.stdout)["curve"] == d["curve"]
+
+
+def test_a_second_plan_on_the_same_folder_is_refused_before_the_search(tmp_path, goal):
+    from cramp.planning import PlanResult
+
+    with PlanResult.claim_output(goal, tmp_path / "p"):  # another run holds the folder
+        second = run_cli("plan", GOAL, "--max-risk", 0.3, "--draws", DRAWS, "--out",
+                         tmp_path / "p", cwd=tmp_path)
+    assert second.returncode == 2 and "in use by another run" in second.stderr
+    assert "searching targets" not in second.stderr  # refused before the work
+    assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
 
 
 def test_a_population_scenario_is_refused_with_exit_2(tmp_path):

@@ -54,12 +54,13 @@ def plan(
                          "20% is 0.2)")
     if confidence is not None and not 0 < confidence < 1:
         raise InputError(f"--confidence must be a probability between 0 and 1 (got {confidence})")
-    paths = PlanResult.output_paths(s, out_dir, force=force)  # checked before the work
     source = "the literature prior" if posterior is None else f"the posterior {posterior}"
-    err.print(f"{s.name}: searching targets, parameters from {source}", highlight=False)
-    result = s.plan(max_risk, confidence=confidence, fit=posterior, draws=draws, seed=seed,
-                    priors=priors_path)
-    result.save(paths["json"].parent, force=force)
+    # claimed before the search: a second run on the same folder is refused now, not at the end
+    with PlanResult.claim_output(s, out_dir, force=force) as claim:
+        err.print(f"{s.name}: searching targets, parameters from {source}", highlight=False)
+        result = s.plan(max_risk, confidence=confidence, fit=posterior, draws=draws, seed=seed,
+                        priors=priors_path)
+        paths = result.save(claim=claim)
     if as_json:
         print(result.to_json())
         return
