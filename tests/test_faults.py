@@ -238,3 +238,43 @@ def test_a_tiny_disk_is_refused_before_the_work(tmp_path):
         assert os.listdir(folder) == []
     finally:
         subprocess.run(["umount", str(folder)], check=False)
+
+
+KILL_IN_THE_FIT = """
+import model.inference.fit as target
+original = target.compile_for_nutpie
+def compile_for_nutpie(*args, **kwargs):
+    os.kill(os.getpid(), SIG)
+    return original(*args, **kwargs)
+target.compile_for_nutpie = compile_for_nutpie
+"""
+KILL_WHILE_WRITING_THE_FIT = """
+import model.output_claim as target
+original = target.write_bytes_synced
+def write(path, data):
+    os.kill(os.getpid(), SIG)
+    return original(path, data)
+target.write_bytes_synced = write
+"""
+
+
+@pytest.mark.parametrize(("patch", "sig"), [(KILL_IN_THE_FIT, "SIGINT"),
+                                            (KILL_IN_THE_FIT, "SIGKILL"),
+                                            (KILL_WHILE_WRITING_THE_FIT, "SIGKILL")],
+                         ids=["SIGINT in the fit", "SIGKILL in the fit",
+                              "SIGKILL while writing"])
+def test_an_interrupted_forced_fit_leaves_the_old_posterior(tmp_path, patch, sig):
+    data = write_csv(tmp_path / "d.csv", [record(), record(runner_id="B", cramped=1)])
+    out = tmp_path / "out"
+    out.mkdir()
+    old = b"the old posterior, byte for byte"
+    (out / "fit.nc").write_bytes(old)
+    args = ["fit", data, "--out", out / "fit.nc", "--draws", 10, "--tune", 10, "--no-extend"]
+    killed = run([*args, "--force"], tmp_path, patch, sig)
+    assert killed.returncode != 0 and "Traceback" not in killed.stderr
+    assert (out / "fit.nc").read_bytes() == old
+    # interrupted cleanly, nothing is left over; killed, its temporary file is
+    assert (leftovers(out) == []) == (sig == "SIGINT")
+    again = run(args, tmp_path)  # the next run cleans a killed run's leftovers up
+    assert again.returncode == 2 and "already exists" in again.stderr
+    assert (out / "fit.nc").read_bytes() == old and leftovers(out) == []
