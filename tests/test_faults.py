@@ -252,8 +252,8 @@ KILL_WHILE_WRITING_THE_FIT = """
 import model.output_claim as target
 original = target.write_bytes_synced
 def write(path, data):
-    os.kill(os.getpid(), SIG)
-    return original(path, data)
+    original(path, data)
+    os.kill(os.getpid(), SIG)  # written in full, not yet moved into place
 target.write_bytes_synced = write
 """
 
