@@ -122,9 +122,9 @@ def brute_force_loglik(f) -> float:
 
 def race_raw(d, p, priors):
     """The model's sampled race variable for race effects race_sd * race_z."""
-    from model.inference.hazard_model import race_centring
+    from model.inference.hazard_model import race_centring, race_events
 
-    return p["race_z"] * p["race_sd"] ** race_centring(d, p["race_sd"])
+    return p["race_z"] * p["race_sd"] ** race_centring(race_events(d), p["race_sd"])
 
 
 def model_point(model, priors, p=PARAMS) -> dict:
@@ -135,7 +135,9 @@ def model_point(model, priors, p=PARAMS) -> dict:
     return {"beta": p["beta"], "distance_shape": p["shape"], "runner_scale": p["runner_sd"],
             "race_sd_log__": np.log(p["race_sd"]), "ck_log_mean": p["ck_mean"],
             "ck_log_sd_log__": np.log(p["ck_sd"]), "ck_taper_effect": p["ck_taper"],
-            "race_raw": race_raw(d, p, priors), "intercept_centred": p["log_h10"] + shift}
+            "race_raw": race_raw(d, p, priors),
+            "intercept_offset": p["log_h10"] + shift
+            - model.cramp_graph_data["initial_intercept"]}
 
 
 def model_loglik(f, priors, **nodes) -> float:
@@ -176,10 +178,10 @@ def test_runner_sign_does_not_matter(tiny, priors):
 def test_partially_non_centred_race_effects_have_the_intended_prior(tiny, priors):
     import pymc as pm
 
-    from model.inference.hazard_model import race_centring
+    from model.inference.hazard_model import race_centring, race_events
 
     model = build_model(tiny, priors)
-    w = race_centring(model.cramp_data, 0.3)
+    w = race_centring(race_events(model.cramp_data), 0.3)
     assert np.all((w >= 0) & (w < 1)) and w[0] > w[1]  # race r1 has more cramps than r2
     sd, effect = pm.draw([model["race_sd"], model["race_effect"]], draws=4000, random_seed=1)
     z = effect / sd[:, None]

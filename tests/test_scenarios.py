@@ -190,7 +190,8 @@ def test_simulator_matches_the_pymc_model_likelihood(priors, measured_ck):
                  "race_raw": np.zeros(1), "ck_log_mean": float(p["ck_log_mean"]),
                  "ck_log_sd_log__": np.log(float(p["ck_log_sd"])),
                  "ck_taper_effect": float(p["ck_taper_effect"]),
-                 "intercept_centred": float(p["log_hazard_per_km"]) + shift}
+                 "intercept_offset": float(p["log_hazard_per_km"]) + shift
+                 - model.cramp_graph_data["initial_intercept"]}
         model_no_cramp = np.exp(float(fn(point)))
         # float32 cells: agreement to ~1e-6 of the probability
         assert 1 - result["risk"].sel(intervention="baseline")[i] == pytest.approx(

@@ -17,8 +17,9 @@ from model.hazard.specification import (
     ONSET_KNOWN,
     ONSET_UNKNOWN,
 )
+from model.inference.compiled import compiled_for
 from model.inference.diagnostics import SamplerSettings, diagnose, second_attempt
-from model.inference.hazard_model import build_model, compile_for_nutpie, onset_windows
+from model.inference.hazard_model import build_model, onset_windows
 from model.inference.posterior import ATTEMPT_SEPARATOR, REPORTED
 from model.provenance import provenance_attrs
 
@@ -46,10 +47,11 @@ def fit(
     a fit whose diagnostics fail is sampled once more with the settings of
     `diagnostics.second_attempt` (same compiled model, same seed); both attempts are recorded in
     the provenance (`sampler_attempts`). `backend`: the likelihood's implementation
-    (hazard_model.BACKENDS)."""
+    (hazard_model.BACKENDS). A model compiled earlier in this process for data of the same
+    structure is reused with these data (model/inference/compiled.py)."""
     adaptation = choose_adaptation(features.sizes["record"], adaptation)
     model = build_model(features, priors, backend=backend)
-    compiled = compile_for_nutpie(model)
+    compiled, _ = compiled_for(model, priors)
     settings = SamplerSettings(draws, tune) if target_accept is None else SamplerSettings(
         draws, tune, target_accept)
     tree = _sample(compiled, settings, chains, seed, progress, adaptation)

@@ -1,5 +1,4 @@
-"""The discrete-time cramp hazard as a PyMC model, built from the features of
-model/hazard/features.py.
+"""The discrete-time cramp hazard as a PyMC model, built from model/hazard/features.py.
 
 For runner-race r in segment s, with a complementary log-log link (so that 1 km and coarser
 segments are consistent through the log segment-length offset):
@@ -219,6 +218,12 @@ def build_model(
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     d = prepare(features)
+    arrays = graph_data(d, n_nodes_runner, n_nodes_damage)
+    # numba reads the data as shared variables, not constants: the graph is then the same for any
+    # data of this structure and its compiled model is reused (model/inference/compiled.py); the
+    # reference backend indexes its arrays with numpy, so it keeps them as constants.
+    data = ({name: pytensor.shared(value, name=name) for name, value in arrays.items()}
+            if backend == "numba" else arrays)
     coords = {"factor": list(FACTORS), "race": features["race"].to_numpy().tolist()}
     with pm.Model(coords=coords) as model:
         beta = pm.Normal(
@@ -237,11 +242,12 @@ def build_model(
         ck_log_mean = _normal(priors, "ck_log_mean")
         ck_log_sd = pm.HalfNormal("ck_log_sd", sigma=priors["ck_log_sd"].sigma)
         ck_taper = _normal(priors, "ck_taper_effect")
-        # Intercept at the data's centre (flat); the literature prior sits on the intercept at the
-        # reference runner, an exact shift of it (unit Jacobian), added as a Potential.
-        intercept_centred = pm.Flat("intercept_centred", initval=_initial_intercept(d))
-        b = {name: beta[FACTORS.index(name)] for name in FACTORS}
-        shift = sum(b[n] * d.centres[n] for n in FACTORS) + shape_k * d.centres["distance_shape"]
+        # Intercept at the data's centre (flat), sampled as an offset from a start matching the
+        # observed incidence (an exact shift, unit Jacobian: the start is data, so the model's
+        # initial point does not depend on the data); the literature prior sits on the intercept
+        # at the reference runner, an exact shift of it, added as a Potential.
+        intercept_centred = data["initial_intercept"] + pm.Flat("intercept_offset")
+        shift = pt.dot(beta, data["factor_centres"]) + shape_k * data["shape_centre"]
         log_h10 = pm.Deterministic("log_hazard_per_km", intercept_centred - shift)
         # the baseline pair's prior is bivariate normal: log_h10 given the shape
         base, shape = priors["log_hazard_per_km"], priors["distance_shape"]
@@ -249,26 +255,22 @@ def build_model(
         pm.Potential("log_hazard_per_km_prior", pm.logp(pm.Normal.dist(
             base.mu + rho * base.sigma / shape.sigma * (shape_k - shape.mu),
             base.sigma * np.sqrt(1 - rho**2)), log_h10))
-        pm.Potential(
-            "ck_observed",
-            pm.logp(
-                pm.Normal.dist(
-                    ck_log_mean + ck_taper * d.taper_units[d.damage_observed], ck_log_sd
-                ),
-                d.log_ck_observed,
-            ).sum(),
-        )
-
-        race_intercept = _race_intercepts(intercept_centred, race_sd, d)
-        const = race_intercept[d.race_index]
-        for i, name in enumerate(d.record_names):
-            if name != "muscle_damage":
-                const = const + b[name] * d.record_x[i]
-        b_cell = pt.stack([shape_k] + [b[name] for name in d.cell_names])
-        params = pt.stack([runner_scale, b["muscle_damage"], ck_log_mean, ck_log_sd, ck_taper])
-        data = kernel_data(d, n_nodes_runner, n_nodes_damage)
+        pm.Potential("ck_observed", pm.logp(pm.Normal.dist(
+            ck_log_mean + ck_taper * data["ck_taper_observed"], ck_log_sd),
+            data["log_ck_observed"]).sum())
+        race_intercept = _race_intercepts(intercept_centred, race_sd, data["race_events"])
+        const = race_intercept[data["race_index"]]
+        for i, name in enumerate(_const_names(d)):
+            const = const + beta[FACTORS.index(name)] * data["record_x"][i]
+        b_cell = pt.stack([shape_k] + [beta[FACTORS.index(name)] for name in d.cell_names])
+        params = pt.stack([runner_scale, beta[FACTORS.index("muscle_damage")], ck_log_mean,
+                           ck_log_sd, ck_taper])
+        kernel = KernelData(**{f: data[f"kernel_{f}"] for f in KernelData.__dataclass_fields__})
         loglik = hazard_loglik if backend == "numba" else reference_loglik
-        pm.Potential("loglik", loglik(const, b_cell, params, data))
+        pm.Potential("loglik", loglik(const, b_cell, params, kernel))
+    model.cramp_graph_data = arrays  # swapped into a compiled model of the same structure
+    model.cramp_structure = (backend, n_nodes_runner, n_nodes_damage, tuple(d.cell_names),
+                             tuple(d.record_names), d.n_race)
     model.cramp_data = d  # kept for diagnostics and predictions
     return model
 
@@ -280,17 +282,47 @@ def _initial_intercept(d: ModelData) -> float:
     return float(np.log(-np.log1p(-incidence) / km_at_risk))
 
 
-def race_centring(d: ModelData, race_sd):
+def race_events(d: ModelData) -> np.ndarray:
+    """Cramps per race: about the information the data hold on each race's effect."""
+    return np.bincount(d.race_index, weights=(d.outcome != NO_CRAMP), minlength=d.n_race)
+
+
+def race_centring(events, race_sd):
     """How centred each race's effect is parametrised at this race SD, 0 (non-centred) to 1.
 
     Partial non-centring (Papaspiliopoulos, Roberts & Skold 2007): the best weight is the share
     of the effect's precision that comes from the data, I sigma^2 / (1 + I sigma^2), with I about
-    the race's number of cramps. Evaluated at the sampled race SD (numpy or PyTensor), so a race
-    is centred where its effect is pinned by the data relative to the spread of races (no inverted
-    funnel) and non-centred as race_sd shrinks towards 0 (no funnel): a fixed weight left the
-    funnel at small race_sd, where the divergences of 8-race cohorts were."""
-    events = np.bincount(d.race_index, weights=(d.outcome != NO_CRAMP), minlength=d.n_race)
+    the race's number of cramps (`race_events`). Evaluated at the sampled race SD (numpy or
+    PyTensor), so a race is centred where its effect is pinned by the data relative to the
+    spread of races (no inverted funnel) and non-centred as race_sd shrinks towards 0 (no
+    funnel): a fixed weight left the funnel at small race_sd, where the divergences of 8-race
+    cohorts were."""
     return events * race_sd**2 / (1.0 + events * race_sd**2)
+
+
+def graph_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> dict[str, np.ndarray]:
+    """Every data array the model's graph reads, by name (the kernel's prefixed `kernel_`)."""
+    arrays = {
+        "initial_intercept": np.array(_initial_intercept(d)),
+        "factor_centres": np.array([d.centres[name] for name in FACTORS]),
+        "shape_centre": np.array(d.centres["distance_shape"]),
+        "ck_taper_observed": d.taper_units[d.damage_observed].astype(float),
+        "log_ck_observed": np.asarray(d.log_ck_observed, dtype=float),
+        "race_events": race_events(d),
+        "race_index": d.race_index.astype(np.int64),
+        "record_x": np.stack([d.record_x[d.record_names.index(n)] for n in _const_names(d)])
+        if _const_names(d) else np.zeros((0, len(d.outcome))),
+    }
+    kernel = kernel_data(d, n_nodes_runner, n_nodes_damage)
+    arrays.update({f"kernel_{name}": np.ascontiguousarray(value) for name, value in
+                   zip(KernelData.__dataclass_fields__, kernel.arrays(), strict=True)})
+    return arrays
+
+
+def _const_names(d: ModelData) -> list[str]:
+    """The record-level factors that enter the runner-race constant (damage enters the kernel,
+    integrated where not measured)."""
+    return [name for name in d.record_names if name != "muscle_damage"]
 
 
 def kernel_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> KernelData:
@@ -353,11 +385,11 @@ def single_race(runner_index: np.ndarray) -> np.ndarray:
     return np.bincount(runner_index)[runner_index] == 1
 
 
-def _race_intercepts(intercept_centred, race_sd, d: ModelData):
+def _race_intercepts(intercept_centred, race_sd, events):
     """Race effects with partial pooling, partially non-centred per race with the weight
     w = `race_centring` at the current race_sd: race_raw ~ Normal(0, race_sd^w),
     effect = race_sd^(1 - w) * race_raw, so effect ~ Normal(0, race_sd) whatever w is."""
-    w = race_centring(d, race_sd)
+    w = race_centring(events, race_sd)
     race_raw = pm.Normal("race_raw", 0.0, race_sd**w, dims="race")
     effect = pm.Deterministic("race_effect", race_sd ** (1.0 - w) * race_raw, dims="race")
     return pm.Deterministic("race_intercept", intercept_centred + effect, dims="race")

@@ -53,13 +53,14 @@ class KernelData:
 
 class HazardLogLikelihood(Op):
     """log-likelihood(const, b_cell, params) with its gradient as extra outputs of the same node,
-    so a log-density-and-gradient evaluation runs the kernel once. Data are constant inputs."""
+    so a log-density-and-gradient evaluation runs the kernel once. Data are constant or shared
+    inputs (model/inference/hazard_model.py makes them shared, so a compiled model is reusable)."""
 
     __props__ = ()
 
     def make_node(self, const, b_cell, params, *data):
         inputs = [pt.as_tensor(const, dtype="float64"), pt.as_tensor(b_cell, dtype="float64"),
-                  pt.as_tensor(params, dtype="float64")] + [pt.constant(a) for a in data]
+                  pt.as_tensor(params, dtype="float64")] + [pt.as_tensor(a) for a in data]
         outputs = [pt.dscalar(), pt.dvector(), pt.dvector(), pt.dvector()]
         return Apply(self, inputs, outputs)
 
