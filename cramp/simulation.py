@@ -184,8 +184,8 @@ class Scenario:
             draws: int = DEFAULT_DRAWS, seed: int | None = None,
             priors: Priors | str | Path | None = None, backend: str = "threads",
             progress: Callable[[int, int], None] | None = None) -> SimulationResult:
-        """Simulate every plan for each parameter draw: exact probabilities, the same runners
-        and draws under every plan.
+        """Simulate every plan for each parameter draw: exact probabilities, the same runners,
+        draws and (for a field) race day under every plan.
 
         `fit`: a `Fit`, a FIT.nc path or its DataTree; None uses the literature prior (`priors`,
         default the shipped priors). `draws`: prior draws, or the posterior thinned to at most
@@ -259,8 +259,8 @@ def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
 @dataclass
 class SimulationResult:
     """A scenario's simulated plans: `dataset` holds per draw the risk, the survival along the
-    course and the expected time lost (with provenance in its attrs); everything else is
-    derived from it."""
+    course, the expected time lost and, for a field, the draw's race day (`race_day_z`), with
+    provenance in its attrs; everything else is derived from it."""
 
     dataset: xr.Dataset
     scenario: Scenario

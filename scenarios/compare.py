@@ -2,8 +2,10 @@
 needed to treat, probability of helping, time cost and expected finishing time, each with an
 equal-tailed credible interval over the parameter draws; and curves along the course.
 
-Paired comparisons use the same draw under each intervention (common random numbers), so their
-intervals reflect parameter uncertainty only, not Monte Carlo noise from the population.
+Paired comparisons use the same draw under each intervention (common random numbers: the same
+parameters, runners and, for a field, the same race day), so their intervals reflect parameter
+uncertainty and, for a field, the unknown conditions of the race day (what a field's figures
+mean: scenarios/simulate.py), not Monte Carlo noise from the population.
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ def comparison(result: xr.Dataset, prob: float = INTERVAL_PROB) -> dict:
             "p_faster_expected": None if is_base else float((expected_delta < 0).mean()),
             "onset_km": onset_quantiles_km(result, name),
         })
-    table = {"interval": {"kind": INTERVAL_KIND, "prob": prob}, "interventions": rows}
+    table = {"interval": {"kind": INTERVAL_KIND, "prob": prob}, "interventions": rows,
+             "field": "race_day_z" in result}  # a field's risk is one race day's incidence
     if "baseline_risk_without_history" in result:  # the runner's own past races were used
         without = result["baseline_risk_without_history"]
         table["history"] = {
@@ -152,7 +155,9 @@ def plain_language(table: dict) -> list[str]:
     base = rows[0]
     prob = f"{table['interval']['prob']:.0%}"
     r = base["risk"]
-    lines = [f"As planned, the chance of a cramp is {r['mean']:.0%} ({prob} interval "
+    what = ("the share of the field who cramp on the day" if table.get("field")
+            else "the chance of a cramp")
+    lines = [f"As planned, {what} is {r['mean']:.0%} ({prob} interval "
              f"{r['lo']:.0%} to {r['hi']:.0%}); cramps start at km {base['onset_km']['q50']:.0f} "
              f"on median, half of them between km {base['onset_km']['q25']:.0f} and "
              f"{base['onset_km']['q75']:.0f}."]

@@ -168,7 +168,9 @@ def elapsed_at_km_s(seg: Segments, finish_time_s: np.ndarray, split_pct: float,
 def runner_terms(block: RunnerBlock, plan: Plan) -> np.ndarray:
     """Runner-level terms, (RUNNER_TERMS, runner), such that with per-draw coefficients
     ``[b_damage, b_damage*ck_log_mean, b_damage*ck_taper_effect, b_damage*ck_log_sd, b_taper,
-    b_history, effect_sd]`` their dot product is the runner's constant log-hazard shift.
+    b_history, effect_sd]`` their dot product is the runner's constant log-hazard shift
+    (effect_sd: runner_sd in a field, whose race day joins the course terms; one runner's nodes
+    cover both effects, `scenarios.simulate.coefficients`).
 
     Damage [doublings of CK over 70 U/L] = (offset + mean*ck_log_mean + taper*ck_taper_effect +
     sd*ck_log_sd) / ln 2. A measured CK keeps its value and moves by the mediator's effect of the

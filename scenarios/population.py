@@ -1,11 +1,14 @@
 """The simulated runners of a scenario, drawn once and reused under every intervention (common
 random numbers): their ability, preparation and pacing effort, plus standard-normal draws for the
-unknown runner/race-day effect and for pre-race CK when it is not measured.
+unknown effect and for pre-race CK when it is not measured. In a field z_effect is each runner's
+own effect; the race day is one draw per parameter draw shared by the field (scenarios/simulate.py
+says what a field's figures mean).
 
 A population is drawn in fixed blocks of `BLOCK_RUNNERS` runners, each from its own seed
 ``(scenario seed, block index)``, so a runner's attributes do not depend on how the work is later
 chunked or distributed. A single runner is expanded instead into Gauss-Hermite quadrature copies
-over the unknown effect (and unknown CK), weighted so that the risk is the exact expectation.
+over the unknown runner + race-day effect (and unknown CK), weighted so that the risk is the exact
+expectation.
 """
 
 from __future__ import annotations

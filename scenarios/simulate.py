@@ -2,6 +2,20 @@
 of a cramp and where along the course it starts (no coin flips), under every intervention with the
 same runners and the same draws, reduced on the fly to per-draw population figures.
 
+What the figures mean (defined here once; `RISK_MEANING` words them for the result):
+- A field (a [population]) races on one race day. Per parameter draw the day's unknown conditions
+  are one standard-normal draw z_race, shared by every runner of the field and by every
+  intervention (common random numbers), entering the log hazard as race_sd * z_race; each runner
+  adds their own unknown effect runner_sd * z_effect. A draw's risk is therefore this race day's
+  incidence, including the unknown conditions of the day: the share of the field expected to
+  cramp on that day, and its spread over the draws is the spread from one race day to the next
+  on top of the parameter uncertainty. z_race comes from its own stream (scenario seed,
+  `RACE_DAY_STREAM`) indexed by the draw, so a draw keeps its race day whatever the blocks,
+  threads, dask or the subset of draws simulated.
+- One runner's risk is the expectation over their unknown effect and the unknown race day
+  together, Normal(0, sqrt(runner_sd^2 + race_sd^2)), integrated by quadrature: their probability
+  of a cramp in a race like this, not on one particular day.
+
 Per cell the work is one matrix product row (features x coefficients), two broadcast adds, an exp,
 a running sum along the course and a second exp for the survival; per-draw sums over runners are
 matrix-vector products. Memory is bounded: runners come in blocks of `BLOCK_RUNNERS`, draws in
@@ -29,6 +43,15 @@ from scenarios.scenario import Scenario
 DRAW_CHUNK = 16
 CELL_DTYPE = np.float32
 TASK_DRAWS = 256  # draws per task (a task = one runner block x a range of draws)
+# spawn key of the race-day stream: the runner blocks' seeds (scenario seed, block index) have
+# none, so the two streams never share a seed
+RACE_DAY_STREAM = 1
+RISK_MEANING = {
+    "field": "this race day's incidence, including the unknown conditions of the day: the "
+             "share of the field expected to cramp on the draw's race day",
+    "runner": "P(cramp during the race) for this runner, over their unknown effect and the "
+              "unknown race day",
+}
 
 
 @dataclass(frozen=True)
@@ -51,18 +74,26 @@ class Coefficients:
         return len(self.cell)
 
 
-def coefficients(params: xr.Dataset, segments: Segments) -> Coefficients:
+def coefficients(params: xr.Dataset, segments: Segments,
+                 race_day: np.ndarray | None = None) -> Coefficients:
     """Coefficient matrices from parameter draws (dims `draw` and `factor`).
 
-    The unknown effect of a new runner on a new race day is Normal(0, sqrt(runner_sd^2 +
-    race_sd^2)) on the log-hazard scale."""
+    `race_day` (draw,): a field's race-day draws (`race_day_z`); the day's effect race_sd * z
+    joins the course terms of its draw (every cell of every runner) and each runner's own effect
+    is runner_sd * z_effect. None (one runner): the runner's z_effect nodes stand for the runner
+    and race-day effects together, Normal(0, sqrt(runner_sd^2 + race_sd^2)) on the log hazard."""
     beta = params["beta"].transpose("draw", "factor")
     b = {f: beta.sel(factor=f).to_numpy() for f in FACTORS}
     intercept = params["log_hazard_per_km"].to_numpy()
     shape = params["distance_shape"].to_numpy()
     course = (intercept[:, None] + shape[:, None] * segments.log_distance_10km[None, :]
               + np.log(segments.length_km)[None, :])
-    effect_sd = np.hypot(params["runner_sd"].to_numpy(), params["race_sd"].to_numpy())
+    runner_sd, race_sd = params["runner_sd"].to_numpy(), params["race_sd"].to_numpy()
+    if race_day is None:
+        effect_sd = np.hypot(runner_sd, race_sd)
+    else:
+        effect_sd = runner_sd
+        course = course + (race_sd * race_day)[:, None]
     bd = b["muscle_damage"]
     runner = np.stack([
         bd, bd * params["ck_log_mean"].to_numpy(), bd * params["ck_taper_effect"].to_numpy(),
@@ -70,6 +101,19 @@ def coefficients(params: xr.Dataset, segments: Segments) -> Coefficients:
     ], axis=1)
     cell = np.stack([b[f] for f in CELL_FACTORS], axis=1)
     return Coefficients(cell, course, runner)
+
+
+def race_day_z(seed: int, params: xr.Dataset) -> np.ndarray:
+    """A field's standard-normal race-day draw for each parameter draw, (draw,): entry k of the
+    stream (`seed`, `RACE_DAY_STREAM`) for the draw whose `draw` coordinate is k (its position
+    when the coordinate is not a non-negative integer), so a draw meets the same race day in any
+    subset of the draws."""
+    n_draw = params.sizes["draw"]
+    index = params["draw"].to_numpy() if "draw" in params.coords else np.arange(n_draw)
+    if not (np.issubdtype(index.dtype, np.integer) and n_draw and index.min() >= 0):
+        index = np.arange(n_draw)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(RACE_DAY_STREAM,)))
+    return rng.standard_normal(int(index.max(initial=-1)) + 1)[index]
 
 
 def score(race: PlannedRace, weight: np.ndarray, coef: Coefficients):
@@ -151,7 +195,8 @@ def simulate(
     called as blocks finish. Returns a Dataset over (intervention, draw, segment); with a
     runner's past races (and `compare_history`) also the plan as written without them."""
     segments = Segments.of(scenario.course)
-    coef = coefficients(params, segments)
+    field_day = None if scenario.runners.single else race_day_z(scenario.seed, params)
+    coef = coefficients(params, segments, field_day)
     past = scenario.runners.past_races
     if past is not None:
         n_nodes = n_nodes or (HISTORY_EFFECT_NODES, N_NODES_CK)
@@ -176,6 +221,11 @@ def simulate(
         if draws.start == 0:
             finish += f
     ds = _result(scenario, names, params, segments, risk, survival, lost, finish)
+    if field_day is not None:
+        ds["race_day_z"] = ("draw", field_day)
+        ds["race_day_z"].attrs["description"] = (
+            "the draw's race day: its unknown conditions in standard deviations (race_sd) of "
+            "the log hazard, shared by the field and every intervention")
     # how much the history moved the risk: the plan as written without it
     if past is not None and compare_history:
         plain = replace(scenario, runners=replace(scenario.runners, past_races=None),
@@ -238,7 +288,8 @@ def _result(scenario, names, params, segments, risk, survival, lost, finish) -> 
                             [scenario.interventions[n].describe() for n in names]),
         },
     )
-    ds["risk"].attrs["description"] = "P(cramp during the race), averaged over the runners"
+    ds["risk"].attrs["description"] = RISK_MEANING["runner" if scenario.runners.single
+                                                   else "field"]
     ds["survival"].attrs["description"] = "P(no cramp by the end of the segment), runner average"
     ds["expected_time_lost_s"].attrs["description"] = (
         "expected time lost to cramps [s] under the scenario's cramp_time_loss assumption")

@@ -5,6 +5,8 @@ the checks (per-runner likelihoods, cramp probabilities, onset check) and LOO at
 `compute()` makes them with the code as it is; `tests/test_same_numbers.py` compares against the
 stored file. To store anew (only when a change is *meant* to change the numbers, and say why in
 the commit):  uv run python tests/reference_outputs.py --write
+When only the simulator's numbers are meant to change, recompute the scenarios alone and keep the
+stored fit and checks:  uv run python tests/reference_outputs.py --write --only simulate
 """
 
 from __future__ import annotations
@@ -136,14 +138,27 @@ def compute() -> xr.DataTree:
     return xr.DataTree.from_dict({f"/{k}": v for k, v in nodes.items()})
 
 
+def compute_scenarios_only() -> xr.DataTree:
+    """The shipped scenarios recomputed, the other stored outputs kept as they are."""
+    with xr.open_datatree(STORED, engine="h5netcdf") as stored:
+        kept = {name: stored[name].to_dataset().load() for name in stored.children
+                if not name.startswith("simulate_")}
+    nodes = {**scenario_outputs(), **kept}
+    return xr.DataTree.from_dict({f"/{k}": v for k, v in nodes.items()})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help="store the outputs anew")
+    parser.add_argument("--only", choices=["simulate"],
+                        help="recompute only the shipped scenarios; keep the stored fit and checks")
     args = parser.parse_args()
-    tree = compute()
+    tree = compute_scenarios_only() if args.only == "simulate" else compute()
     if args.write:
         STORED.parent.mkdir(exist_ok=True)
-        tree.to_netcdf(STORED, engine="h5netcdf")
+        partial = STORED.with_suffix(".partial.nc")
+        tree.to_netcdf(partial, engine="h5netcdf")
+        partial.replace(STORED)  # an interrupted write leaves the old file
         print(f"wrote {STORED} ({STORED.stat().st_size / 1e3:.0f} kB)")
     else:
         print(tree)

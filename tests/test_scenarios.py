@@ -217,7 +217,9 @@ def test_simulator_matches_coin_flips_within_monte_carlo_error(priors):
                   + float(p["ck_log_sd"]) * block.z_ck)
         damage = np.where(np.isfinite(block.ck_pre_u_per_l), np.log2(block.ck_pre_u_per_l / 70),
                           (log_ck - np.log(70)) / np.log(2))
-        effect = np.hypot(float(p["runner_sd"]), float(p["race_sd"])) * block.z_effect
+        # a field races on one day: the draw's race-day effect is shared by every runner
+        effect = (float(p["runner_sd"]) * block.z_effect
+                  + float(p["race_sd"]) * float(result["race_day_z"][i]))
         mid = 0.5 * (seg.start_km + seg.end_km)
         eta = (float(p["log_hazard_per_km"]) + float(p["distance_shape"]) * np.log(mid / 10)
                + np.log(seg.length_km))[:, None] + (

@@ -31,10 +31,13 @@ def prior_predictive(
             n_runners, rng, distances_km=(distance,), n_races=1, wbgt_range_c=(10.0, 22.0)
         )
         base = field_features(field, np.zeros(field.n_records))
+        # one race day per prior draw, shared by the field (as the simulator's fields): a
+        # single race's incidence varies with the unknown conditions of its day
+        race_day = xr.DataArray(rng.standard_normal(n_draws), dims="draw")
         incidence, onset = [], []
         for start in range(0, n_draws, DRAW_CHUNK):
-            chunk = draws.isel(draw=slice(start, start + DRAW_CHUNK))
-            i, o = _score_field(field, base, chunk)
+            part = slice(start, start + DRAW_CHUNK)
+            i, o = _score_field(field, base, draws.isel(draw=part), race_day.isel(draw=part))
             incidence.append(i)
             onset.append(o)
         mid = (base["segment_start_km"] + 0.5 * base["segment_length_km"]).isel(record=0)
@@ -58,7 +61,7 @@ def prior_predictive(
     return out
 
 
-def _score_field(field, base: xr.Dataset, params: xr.Dataset):
+def _score_field(field, base: xr.Dataset, params: xr.Dataset, race_day: xr.DataArray):
     log_ck = field_log_ck(
         field, params["ck_log_mean"], params["ck_log_sd"], params["ck_taper_effect"]
     )
@@ -66,7 +69,7 @@ def _score_field(field, base: xr.Dataset, params: xr.Dataset):
     features = base.assign(muscle_damage=damage)
     extra = params["runner_sd"] * xr.DataArray(
         field.z_runner[field.runner_index], dims="record"
-    ) + params["race_sd"] * xr.DataArray(field.z_race[field.race_index], dims="record")
+    ) + params["race_sd"] * race_day.assign_coords(draw=params["draw"])
     log_rate = cell_log_rate(features, params, extra)
     incidence = cramp_probability(log_rate).mean("record")
     onset = onset_distribution(log_rate).mean("record")
