@@ -242,11 +242,11 @@ def test_a_tiny_disk_is_refused_before_the_work(tmp_path):
 
 KILL_IN_THE_FIT = """
 import model.inference.fit as target
-original = target.compile_for_nutpie
-def compile_for_nutpie(*args, **kwargs):
+original = target.compiled_for
+def compiled_for(*args, **kwargs):
     os.kill(os.getpid(), SIG)
     return original(*args, **kwargs)
-target.compile_for_nutpie = compile_for_nutpie
+target.compiled_for = compiled_for
 """
 KILL_WHILE_WRITING_THE_FIT = """
 import model.output_claim as target
