@@ -56,6 +56,18 @@ check.table()
 check.plot();
 
 # %% [markdown]
+# ## The prior against the published figures
+#
+# Each published incidence and onset-timing figure (`model/evidence/published_figures.toml`, E15-E21
+# of the evidence table) next to what the prior predicts for that study's field, with its 90%
+# interval; `inside` says whether the figure lies in it. The baseline priors were calibrated on
+# these figures (`cramp priors calibrate`), so this is the calibration's check, not an
+# independent test.
+
+# %%
+check.figures
+
+# %% [markdown]
 # ## Prior sensitivity
 #
 # Marathon and ultra incidence (median over prior draws, %) when one factor's prior is replaced
