@@ -42,6 +42,10 @@ _EXPORTS = {
     # data and fitting
     "load_records": "model.data.records",
     "RaceRecords": "model.data.records",
+    "load_column_map": "model.data.column_map",
+    "ColumnMap": "model.data.column_map",
+    "summarise_splits": "model.data.split_summary",
+    "SplitSummary": "model.data.split_summary",
     "fit": "cramp.fitting",
     "Fit": "cramp.fitting",
     "synthesize": "model.validation.synth",

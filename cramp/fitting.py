@@ -28,21 +28,28 @@ PREDICT_DRAW_CHUNK = 100  # draws per block in `Fit.predict`: memory ~ chunk x r
 
 
 def fit(records: RaceRecords | Source, *, splits: Source | None = None,
+        columns: str | Path | dict | None = None,
         priors: Priors | str | Path | None = None, draws: int = 1000, tune: int = 1000,
         chains: int = 2, seed: int = 0, adaptation: str = "auto",
         target_accept: float | None = None, extend: bool = True, backend: str = "numba",
-        progress: bool = False) -> Fit:
+        progress: bool = False,
+        exclude_evidence: str | list[str] | tuple[str, ...] | None = None) -> Fit:
     """Fit the hazard model to race records and return the `Fit`.
 
     `records`: validated `RaceRecords` (from `cramp.load_records`), or a CSV/Parquet path or a
-    DataFrame (validated here, with `splits` likewise). `priors`: a `Priors`, a priors TOML
+    DataFrame (validated here, with `splits` likewise, read through the column map `columns`
+    if given: docs/study_data.md). `priors`: a `Priors`, a priors TOML
     path, or None for the literature priors. `draws` and `tune` are per chain; `adaptation` is
     nutpie's mass matrix adaptation (auto: low_rank from 5,000 runner-races, diag below);
     `target_accept` NUTS's target acceptance rate (default 0.9). With `extend` (the default) a
     fit whose diagnostics fail is sampled once more, longer (more draws for too few effective
     draws, smaller steps for divergences); `Fit.attrs["sampler_attempts"]` says what was done
     and `Fit.advice()` what to try if it still fails. `backend`: "numba" (the compiled kernel,
-    fast) or "reference" (the plain PyTensor definition with automatic gradients)."""
+    fast) or "reference" (the plain PyTensor definition with automatic gradients).
+    `exclude_evidence`: evidence ids (e.g. ["E2"]) left out of the priors, for a study that
+    re-analyses one of the cohorts they rest on (`Priors.without`; recorded in the fit's attrs
+    as `excluded_evidence`). The fit's attrs also keep what the data cannot tell
+    (`Fit.identification`)."""
     from model.hazard.features import build_features
     from model.inference.fit import ADAPTATIONS
     from model.inference.fit import fit as sample
@@ -59,13 +66,20 @@ def fit(records: RaceRecords | Source, *, splits: Source | None = None,
     if adaptation not in ADAPTATIONS:
         raise InputError(f"adaptation {adaptation!r}: use auto, diag or low_rank")
     if not isinstance(records, RaceRecords):
-        records = load_records(records, splits)
-    p = load_priors(priors)
+        records = load_records(records, splits, columns=columns)
+    from model.inference import identification
+
+    p = load_priors(priors, exclude_evidence=exclude_evidence)
     features = build_features(records)
     tree = sample(features, p, draws=draws, tune=tune, chains=chains, seed=seed,
                   progress=progress, adaptation=adaptation, target_accept=target_accept,
                   extend=extend, backend=backend, data_sha256=records.sha256,
                   data_source=records.source)
+    table = identification.identification_table(
+        posterior_params(tree, stacked=False), p, identification.structural_reasons(features))
+    tree.attrs.update({"excluded_evidence": ",".join(p.excluded),
+                       "excluded_evidence_changes": "; ".join(str(c) for c in p.changes),
+                       identification.ATTR: identification.to_attr(table)})
     return Fit(tree, p, records)
 
 
@@ -119,6 +133,13 @@ class Fit:
         with claim_fit_output(path, force=force, need_bytes=len(data)) as own:
             return own.commit_file(data, rid)
 
+    def fitted_priors(self) -> Priors:
+        """The priors of this fit: those it was fitted with, or for a loaded fit the literature
+        priors without the evidence it excluded (attrs `excluded_evidence`)."""
+        if self.priors is not None:
+            return self.priors
+        return load_priors(exclude_evidence=str(self.attrs.get("excluded_evidence", "")) or None)
+
     @property
     def attrs(self) -> dict:
         """Provenance: package versions, data hash and source, seed, priors, sampler."""
@@ -149,10 +170,55 @@ class Fit:
         return sampler_attempts(self.posterior)
 
     def summary(self, prob: float = INTERVAL_PROB) -> pd.DataFrame:
-        """Posterior mean, sd, equal-tailed interval, R-hat and ESS per parameter."""
+        """Posterior mean, sd, equal-tailed interval, R-hat and ESS per parameter, and what
+        the data tell: `contraction` (1 - posterior var / prior var) and `data` ("informs", or
+        "NOT INFORMED: why"; model/inference/identification.py)."""
         from model.inference.fit import summary_table
 
-        return summary_table(self.posterior, prob)
+        table = summary_table(self.posterior, prob)
+        ident = self.identification()
+        if ident is None:
+            return table
+        return table.join(ident[["contraction"]]).assign(data=[
+            "informs" if ident.loc[i, "informed"] else f"NOT INFORMED: {ident.loc[i, 'reason']}"
+            for i in table.index])
+
+    def identification(self) -> pd.DataFrame | None:
+        """Per parameter: prior and posterior SD, contraction, `informed` and the reason when
+        the data do not inform it (kept in the saved fit; for a fit saved before this was
+        recorded, computed from `priors` without the structural reasons, or None without
+        priors)."""
+        from model.inference import identification
+
+        text = self.posterior.attrs.get(identification.ATTR)
+        if text:
+            return identification.from_attr(str(text))
+        if self.priors is None:
+            return None
+        return identification.identification_table(
+            posterior_params(self.posterior, stacked=False), self.priors)
+
+    def not_informed(self) -> list[str]:
+        """One line per parameter the data do not inform, with the reason."""
+        from model.inference.identification import not_informed
+
+        ident = self.identification()
+        return [] if ident is None else not_informed(ident)
+
+    def power_scaling(self) -> pd.DataFrame:
+        """Which conclusions depend on the priors: prior (and, when the fitted records are at
+        hand, likelihood) power-scaling sensitivity per parameter, with a diagnosis in words
+        (model/inference/sensitivity.py)."""
+        from model.inference.sensitivity import power_scaling
+
+        posterior = posterior_params(self.posterior, stacked=False)
+        log_likelihood = None
+        if self.records is not None:
+            from model.validation.checks import runner_log_likelihood
+
+            log_likelihood = runner_log_likelihood(self.features, posterior).transpose(
+                "chain", "draw", "runner")
+        return power_scaling(posterior, self.fitted_priors(), log_likelihood)
 
     def params(self, max_draws: int | None = None) -> xr.Dataset:
         """The parameters with chain and draw stacked into `draw` (evenly thinned)."""
@@ -201,7 +267,7 @@ class Fit:
         cohort, drawn as dashed lines)."""
         from model.plots import plot_prior_posterior
 
-        priors = self.priors or load_priors()
+        priors = self.fitted_priors()
         return plot_prior_posterior(posterior_params(self.posterior, stacked=False), priors, truth)
 
     def plot_calibration(self, seed: int = 0):
@@ -249,7 +315,7 @@ class Fit:
         order = ("chain", "draw", "runner")
         full = runner_log_likelihood(self.features, posterior).transpose(*order)
         binary = runner_log_likelihood(self.features, posterior, kind="binary").transpose(*order)
-        simple = fit_simple_model(self.features, self.priors or load_priors(), draws=draws,
+        simple = fit_simple_model(self.features, self.fitted_priors(), draws=draws,
                                   tune=tune, seed=seed)
         simple_ll = simple_runner_log_likelihood(simple["posterior"].to_dataset(),
                                                  self.features).transpose(*order)
@@ -260,7 +326,10 @@ class Fit:
 
     def provenance(self) -> pd.DataFrame:
         """How the fit was made (package versions, data hash, seed, priors, sampler)."""
-        return provenance_frame(self.attrs)
+        from model.inference.identification import ATTR
+
+        # the identification table is shown as its own table (summary, not_informed)
+        return provenance_frame({k: v for k, v in self.attrs.items() if k != ATTR})
 
     def __repr__(self) -> str:
         a = self.posterior.attrs

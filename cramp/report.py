@@ -7,11 +7,12 @@ import ast
 import json
 import os
 import tempfile
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from model.errors import InputError
-from model.provenance import check_writable, git_commit, package_versions, write_atomic
+from model.output_claim import OutputClaim
+from model.provenance import git_commit, package_versions, run_id
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
@@ -50,14 +51,22 @@ def parse_parameters(args: list[str]) -> dict:
     return parameters
 
 
-def notebook_parameters(path: Path) -> dict:
-    """The names and defaults of the notebook's `parameters` cell."""
+#: a parameter whose comment starts with this does not apply when the notebook is given `data`
+#: (e.g. the size of a synthetic cohort): the report's header leaves it out then
+SYNTHETIC_ONLY = "synthetic cohort only"
+
+
+def notebook_parameters(path: Path, *, with_help: bool = False) -> dict:
+    """The names and defaults of the notebook's `parameters` cell (`with_help`: name ->
+    (default, the line's comment))."""
     import papermill
 
     with tempfile.TemporaryDirectory() as tmp:
         ipynb = Path(tmp) / f"{path.stem}.ipynb"
         _write_ipynb(_read_notebook(path), ipynb)
         found = papermill.inspect_notebook(str(ipynb))
+    if with_help:
+        return {name: (info["default"], info.get("help") or "") for name, info in found.items()}
     return {name: info["default"] for name, info in found.items()}
 
 
@@ -65,21 +74,37 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
                progress: bool = False, show_code: bool = False) -> Path:
     """Execute the notebook with `parameters` and write `<out_dir>/<name>.html` (and the executed
     .ipynb next to it). Unknown parameter names are an InputError. The HTML leaves out the code
-    cells unless `show_code`: a reader wants the text, tables and plots."""
+    cells unless `show_code`: a reader wants the text, tables and plots. Both files are claimed
+    before the notebook runs (model/output_claim.py) and written whole."""
     import nbformat
-    import papermill
     from nbconvert import HTMLExporter
 
     path = resolve_notebook(notebook)
-    known = notebook_parameters(path)
+    known = notebook_parameters(path, with_help=True)
     unknown = sorted(set(parameters) - set(known))
     if unknown:
         raise InputError(f"{path}: unknown parameter(s) {', '.join(unknown)} "
                          f"(the notebook's parameters: {', '.join(known)})")
-    out_dir.mkdir(parents=True, exist_ok=True)
     html_path, ipynb_path = out_dir / f"{path.stem}.html", out_dir / f"{path.stem}.ipynb"
-    for target in (html_path, ipynb_path):
-        check_writable(target, force)
+    # both files claimed before the notebook runs: a second report into the same place is
+    # refused at once (not overwritten at the end), a read-only place found before the work
+    with ExitStack() as claims:
+        html_claim, ipynb_claim = (claims.enter_context(OutputClaim(target, force=force))
+                                   for target in (html_path, ipynb_path))
+        result = _execute(path, parameters, known, progress)
+        html, _ = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True,
+                               exclude_input=not show_code).from_notebook_node(result)
+        rid = run_id({"notebook": path.name, **parameters, **package_versions()})
+        ipynb_claim.commit_file(nbformat.writes(result).encode(), rid)
+        html_claim.commit_file(html.encode(), rid)
+    return html_path
+
+
+def _execute(path: Path, parameters: dict, known: dict, progress: bool):
+    """The notebook executed with `parameters` (a header cell first), as a notebook node."""
+    import nbformat
+    import papermill
+
     with tempfile.TemporaryDirectory() as tmp:
         source, executed = Path(tmp) / "in.ipynb", Path(tmp) / "out.ipynb"
         nb = _read_notebook(path)
@@ -93,12 +118,7 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
         except papermill.PapermillExecutionError as exc:
             raise RuntimeError(f"{path}: cell {exc.exec_count} failed: {exc.ename}: "
                                f"{exc.evalue}") from exc
-        result = nbformat.read(executed, as_version=4)
-    html, _ = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True,
-                           exclude_input=not show_code).from_notebook_node(result)
-    write_atomic(ipynb_path, lambda tmp: nbformat.write(result, tmp), force=force)
-    write_atomic(html_path, lambda tmp: tmp.write_text(html, encoding="utf-8"), force=force)
-    return html_path
+        return nbformat.read(executed, as_version=4)
 
 
 @contextmanager
@@ -132,8 +152,12 @@ def _write_ipynb(nb, path: Path) -> None:
     jupytext.write(nb, path)
 
 
-def _header(path: Path, parameters: dict, defaults: dict) -> str:
-    used = {**defaults, **parameters}
+def _header(path: Path, parameters: dict, known: dict) -> str:
+    """The report's first cell: how it was made. Parameters that do not apply (synthetic-cohort
+    ones when `data` is given) are left out, so a report on real data shows none of them."""
+    real_data = bool(parameters.get("data"))
+    used = {name: parameters.get(name, default) for name, (default, help_text) in known.items()
+            if not (real_data and help_text.strip().startswith(SYNTHETIC_ONLY))}
     versions = package_versions()
     return "\n".join([
         f"**Report** `{path.name}` executed by `cramp report` — git commit `{git_commit()}`.",

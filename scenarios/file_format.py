@@ -58,7 +58,6 @@ def table_of(doc: dict, key: str, p: Problems) -> dict:
 
 # ASCII digits only: str.isdigit() also accepts '²' or '٣', which int() then rejects or reads
 _CLOCK = re.compile(r"([0-9]{1,2}):([0-9]{2})")
-_DURATION = re.compile(r"([0-9]{1,3}):([0-9]{2}):([0-9]{2})")
 
 
 def clock_hours(text: object) -> float | None:
@@ -68,16 +67,6 @@ def clock_hours(text: object) -> float | None:
         return None
     h, m = int(match[1]), int(match[2])
     return h + m / 60 if h < 24 and m < 60 else None
-
-
-def duration_s(text: object) -> float | None:
-    """'H:MM:SS' -> seconds (> 0); None if not such a duration."""
-    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
-    if match is None:
-        return None
-    h, m, s = (int(x) for x in match.groups())
-    total = h * 3600.0 + m * 60.0 + s
-    return total if m < 60 and s < 60 and total > 0 else None
 
 
 def pace_s_per_km(text: object) -> float | None:

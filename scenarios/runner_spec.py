@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scenarios.file_format import Problems, duration_s, is_number, pace_s_per_km
+from model.data.cell_formats import duration_s
+from scenarios.file_format import Problems, is_number, pace_s_per_km
 from scenarios.scenario import RUNNER_ATTRIBUTES, UNBOUNDED_CLIP_SD, Distribution, Runners
 
 _BOUNDS = {  # plausible range of each runner attribute

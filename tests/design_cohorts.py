@@ -50,13 +50,26 @@ class Design:
     #: speed after a cramp, relative to before. Without splits the project reads pace from the
     #: finish time, which then includes this slowdown (see `draw_cohort`)
     speed_after_cramp: float | None = None
+    #: timing mats at these km only (any km, e.g. (28.0,) on a 56 km race) instead of every km;
+    #: implies splits
+    split_marks_km: tuple[float, ...] | None = None
+    #: everyone's natural late-race fade besides a cramp's slowdown: speed falls linearly from
+    #: half distance by about this share at the finish (0.5x to 1.5x of it per runner)
+    late_fade: float = 0.0
     truth: dict = field(default_factory=lambda: TRUTH)
 
     @property
+    def has_splits(self) -> bool:
+        return self.splits or self.split_marks_km is not None
+
+    @property
     def label(self) -> str:
+        marks = ("" if self.split_marks_km is None
+                 else "@" + "+".join(f"{km:g}" for km in self.split_marks_km))
+        fade = f"-fade{round(100 * self.late_fade)}" if self.late_fade else ""
         return (f"{self.n_races}r-{self.n_records}n-{self.races_per_runner}x"
-                f"-{'splits' if self.splits else 'nosplits'}-heat_{self.heat}"
-                f"-ck{round(100 * self.ck_measured_share)}")
+                f"-{'splits' + marks if self.has_splits else 'nosplits'}-heat_{self.heat}"
+                f"-ck{round(100 * self.ck_measured_share)}{fade}")
 
 
 def draw_cohort(design: Design, seed: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -98,7 +111,9 @@ def draw_cohort(design: Design, seed: int) -> tuple[pd.DataFrame, pd.DataFrame |
     # a slowdown after the cramp would then look like slower pacing of the runners who cramped
     # (an outcome leaking into a cause). The default keeps it out of split-less designs so that
     # they test the sampler; `speed_after_cramp` sets it explicitly to test that bias.
-    slowdown = design.speed_after_cramp or (0.85 if design.splits else 1.0)
+    slowdown = design.speed_after_cramp or (0.85 if design.has_splits else 1.0)
+    # drawn only for designs with a fade, so that the other designs' draws stay as they were
+    fade = design.late_fade * rng.uniform(0.5, 1.5, n) if design.late_fade else np.zeros(n)
     n_km = int(np.ceil(distance.max() - 1e-9))
     elapsed = np.zeros((n, n_km + 1))
     cramp_km = np.full(n, np.nan)
@@ -122,6 +137,7 @@ def draw_cohort(design: Design, seed: int) -> tuple[pd.DataFrame, pd.DataFrame |
         speed = 1 + overall + np.where(start < 0.4 * distance, fast_start,
                                        -fast_start * 0.4 / 0.6)
         speed = speed * np.exp(rng.normal(0.0, 0.03, n))
+        speed = speed * (1 - fade * np.clip(mid / distance * 2 - 1, 0.0, 1.0))
         # after a cramp the runner slows (what locates an onset from the splits)
         speed = np.where(np.isfinite(cramp_km) & ~hit, speed * slowdown, speed)
         elapsed[:, k + 1] = so_far + np.where(running, ability_s / distance * length / speed, 0)
@@ -144,18 +160,37 @@ def draw_cohort(design: Design, seed: int) -> tuple[pd.DataFrame, pd.DataFrame |
         "wbgt_c": wbgt.round(2),
         "cramp_history": history.astype(int),
     })
-    if not design.splits:
+    if not design.has_splits:
         return records, None
-    km = np.arange(1, n_km)
-    inside = km[None, :] < distance[:, None]
-    rows, cols = np.nonzero(inside)
+    if design.split_marks_km is None:
+        km = np.arange(1, n_km)
+        inside = km[None, :] < distance[:, None]
+        rows, cols = np.nonzero(inside)
+        marks_km, marks_s = km[cols].astype(float), elapsed[rows, km[cols]]
+    else:
+        marks_km, marks_s, rows = _timing_mats(design.split_marks_km, elapsed, distance)
     splits = pd.DataFrame({
         "runner_id": records["runner_id"].to_numpy()[rows],
         "race_id": records["race_id"].to_numpy()[rows],
-        "km": km[cols].astype(float),
-        "elapsed_s": elapsed[rows, km[cols]].round(1),
+        "km": marks_km,
+        "elapsed_s": marks_s.round(1),
     })
     return records, splits
+
+
+def _timing_mats(marks_km: tuple[float, ...], elapsed: np.ndarray, distance: np.ndarray):
+    """Elapsed time at each mat before the finish: the pace is even within each km of the loop
+    above, so the time at a mat inside km k is linear between the times at its ends."""
+    kms, times, rows = [], [], []
+    for mat_km in marks_km:
+        k = int(np.floor(mat_km))
+        before = np.flatnonzero(mat_km < distance)
+        length = np.minimum(distance[before], k + 1) - k
+        share = (mat_km - k) / length
+        kms.append(np.full(len(before), float(mat_km)))
+        times.append(elapsed[before, k] + share * (elapsed[before, k + 1] - elapsed[before, k]))
+        rows.append(before)
+    return np.concatenate(kms), np.concatenate(times), np.concatenate(rows)
 
 
 def _races_of(runner: np.ndarray, design: Design, rng: np.random.Generator) -> np.ndarray:

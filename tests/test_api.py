@@ -28,7 +28,7 @@ PUBLIC = {
     "load_priors", "Priors", "evidence", "priors_table", "prior_check", "PriorCheck",
     "prior_sensitivity", "read_training_log", "TrainingLog", "runner_profile", "RunnerProfile",
     "profiles_table", "InputError", "calibrate_priors", "CalibratedPriors",
-    "course_from_gpx",
+    "course_from_gpx", "load_column_map", "ColumnMap", "summarise_splits", "SplitSummary",
 }
 HEAVY = ("pymc", "arviz", "nutpie", "pytensor", "numba")
 

@@ -106,3 +106,70 @@ def test_the_coach_report_reads_like_the_page_and_hides_code_unless_asked(tmp_pa
     shown = report("what_if_coach", tmp_path / "code", "--show-code")
     assert shown.returncode == 0, shown.stderr[-3000:]
     assert "hl-ipython3" in (tmp_path / "code" / "what_if_coach.html").read_text()
+
+
+def real_study(folder, n: int, seed: int, *, one_race: bool):
+    """A researcher's files: records (and splits) as CSV in `folder`, without the synthetic
+    cohort's onset km; with `one_race`, one race at one WBGT and every runner once."""
+    import cramp
+
+    table, splits = cramp.synthesize(n, seed)
+    table = table.drop(columns=["cramp_km"])
+    if one_race:
+        table = table.assign(race_id="study", runner_id=[f"S{i}" for i in range(n)],
+                             wbgt_c=21.0)  # one race day, one WBGT reported for it
+    table.to_csv(folder / "study.csv", index=False)
+    splits.to_csv(folder / "study_splits.csv", index=False)
+
+
+def test_the_fitting_report_on_real_study_data(tmp_path):
+    """One report covers a researcher's case: -p data and -p priors_path as paths relative to
+    where `cramp report` runs, one race, n = 50, no onset km, no splits, E2 left out."""
+    import shutil
+
+    from model.evidence.priors import DEFAULT_PRIORS_PATH
+
+    real_study(tmp_path, 50, 2, one_race=True)
+    shutil.copy(DEFAULT_PRIORS_PATH, tmp_path / "my_priors.toml")
+    result = subprocess.run(
+        [sys.executable, "-m", "cramp.cli", "report", "fitting_logged_data", "-p", "data",
+         "study.csv", "-p", "priors_path", "my_priors.toml", "-p", "exclude_evidence", "E2",
+         "-p", "draws", "300", "-p", "tune", "300", "--out", "out"],
+        capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (tmp_path / "out" / "fitting_logged_data.html").read_text()
+    header = html.split("Data hash, seed and priors", 1)[0]
+    assert "study.csv" in header and "runners" not in header  # no synthetic leftovers
+    assert "true value" not in html
+    assert "Traceback" not in html and "<img" in html
+    assert "50 runner-races" in html and "my_priors.toml" in html
+    assert "Evidence left out: <strong>E2</strong>" in html
+    assert "relative_pace: Normal(0.6, 0.35) -&gt; Normal(0.3, 0.5)" in html
+    # what the data cannot tell, and the sections that cannot apply, each in a sentence
+    assert "race_sd: one race" in html and "beta[heat]: the same WBGT" in html
+    assert "Skipped: no cramp in these records has a recorded onset km" in html
+    assert "With 50 runner-races" in html and "With 50 runners the comparison" in html
+    assert "power-scaling" in html and ("strong prior" in html or "data-driven" in html)
+
+
+@pytest.mark.slow
+def test_the_fitting_report_reads_a_splits_file(tmp_path):
+    real_study(tmp_path, 150, 3, one_race=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "cramp.cli", "report", "fitting_logged_data", "-p", "data",
+         "study.csv", "-p", "splits", "study_splits.csv", "-p", "draws", "200", "-p", "tune",
+         "200", "--out", "out"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (tmp_path / "out" / "fitting_logged_data.html").read_text()
+    header = html.split("Data hash, seed and priors", 1)[0]
+    assert "study_splits.csv" in header and "runners" not in header
+    assert "Traceback" not in html and "<img" in html
+
+
+def test_a_second_report_into_the_same_place_is_refused_before_it_runs(tmp_path):
+    from model.output_claim import OutputClaim
+
+    with OutputClaim(tmp_path / "what_if_coach.html"):  # another run is writing this report
+        second = report("what_if_coach", tmp_path)
+    assert second.returncode == 2 and "in use by another run" in second.stderr
+    assert "Traceback" not in second.stderr and list(tmp_path.iterdir()) == []

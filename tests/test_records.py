@@ -36,7 +36,8 @@ def test_every_bad_cell_is_reported_with_row_and_column(tmp_path):
             record(runner_id="C", ref_time_s=-5), record(runner_id="D", cramped=1, cramp_km=50)]
     found = problems_of(write_csv(tmp_path / "bad.csv", rows))
     joined = "\n".join(found)
-    assert "row 2, column race_time_s: must be a number (got '4h05')" in joined
+    assert ("row 2, column race_time_s: must be a number of seconds or h:mm:ss (got '4h05')"
+            in joined)
     assert "row 3, column ref_time_s: must be > 0 seconds" in joined
     assert "row 4, column cramp_km: onset beyond the distance reached" in joined
     assert all(str(tmp_path / "bad.csv") in line for line in found)

@@ -40,7 +40,13 @@ PriorsOpt = Annotated[
 ]
 SplitsOpt = Annotated[
     Path | None,
-    typer.Option("--splits", help="per-km splits CSV/Parquet (runner_id, race_id, km, elapsed_s)"),
+    typer.Option("--splits", help="splits CSV/Parquet: long (runner_id, race_id, km, elapsed_s) "
+                 "or wide (one split_<km>km column per timing mat)"),
+]
+ColumnsOpt = Annotated[
+    Path | None,
+    typer.Option("--columns", help="column map TOML: the study's column names, units, codes and "
+                 "missing markers read as ours (docs/study_data.md)"),
 ]
 ForceOpt = Annotated[bool, typer.Option("--force", help="overwrite existing outputs")]
 

@@ -11,6 +11,7 @@ import typer
 
 from cramp.cli.app import (
     EXIT_DIAGNOSTICS,
+    ColumnsOpt,
     ForceOpt,
     PriorsOpt,
     SplitsOpt,
@@ -20,6 +21,7 @@ from cramp.cli.app import (
     out,
     say,
 )
+from cramp.cli.priors import ExcludeEvidenceOpt
 from cramp.cli.render import (
     print_diagnostics,
     print_posterior,
@@ -30,17 +32,38 @@ from model.errors import InputError
 
 @app.command()
 @guarded
-def check(data: Path, splits: SplitsOpt = None) -> None:
-    """Validate race records (and splits) only; report every problem with its row and column."""
+def check(
+    data: Path,
+    splits: SplitsOpt = None,
+    columns: ColumnsOpt = None,
+) -> None:
+    """Validate race records (and splits) only; report every problem with its row and column,
+    the column map applied and what the splits hold."""
     from cramp import load_records
+    from model.data.split_summary import summarise_splits
 
-    records = load_records(data, splits)
+    records = load_records(data, splits, columns=columns)
+    for line in records.mapping:
+        say(out, f"mapped: {line}")
     n = len(records.table)
     cramped = int(records.table["cramped"].sum())
     out.print(
         f"{data}: {n} runner-race records, {records.table['runner_id'].nunique()} runners,"
         f" {records.table['race_id'].nunique()} races, {cramped} with a cramp: OK"
     )
+    s = summarise_splits(records)
+    if s.none:
+        say(out, "splits: none: pace is read from the finish time (even pacing)")
+    else:
+        marks = (f"{s.marks_min} split{'s' * (s.marks_min != 1)}" if s.marks_min == s.marks_max
+                 else f"{s.marks_min} to {s.marks_max} splits (median {s.marks_median:g})")
+        # where sparse marks sit; [n]: records with that mark, when not all of them
+        at = "" if s.mark_km is None else " (at " + ", ".join(
+            f"{km:g} km" + ("" if c == s.n_with_splits else f" [{c}]")
+            for km, c in s.mark_km.items()) + ")"
+        say(out, f"splits: {s.n_with_splits} of {s.n_records} records have {marks}{at}: "
+            "the pace so far is known at each mark; after the last mark that pace is carried "
+            "on, and the finish time times the end")
     for note in records.notes:
         say(out, f"note: {note}")
 
@@ -84,6 +107,7 @@ def synth(
 def fit(
     data: Path,
     splits: SplitsOpt = None,
+    columns: ColumnsOpt = None,
     out_path: Annotated[
         Path | None, typer.Option("--out", help="posterior netCDF (default results/fit.nc)")
     ] = None,
@@ -114,6 +138,7 @@ def fit(
     no_extend: Annotated[bool, typer.Option(
         "--no-extend", help="do not sample a second, longer time when the diagnostics fail")
     ] = False,
+    exclude_evidence: ExcludeEvidenceOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Fit the hazard model to logged race records and write the posterior.
@@ -131,8 +156,8 @@ def fit(
         raise InputError(f"--adaptation {adaptation!r}: use auto, diag or low_rank")
     if seed < 0:
         raise InputError(f"--seed must be a whole number >= 0, got {seed}")
-    priors = cramp.load_priors(priors_path)
-    records = cramp.load_records(data, splits, skip_invalid=skip_invalid)
+    priors = cramp.load_priors(priors_path, exclude_evidence=exclude_evidence)
+    records = cramp.load_records(data, splits, skip_invalid=skip_invalid, columns=columns)
     out_path = out_path or Path("results") / "fit.nc"
     need = posterior_bytes(records, draws, chains)
     # the output is claimed before sampling: a read-only folder or a second run fails now
@@ -150,19 +175,25 @@ def fit(
 
 def _sample(records, priors, draws, tune, chains, seed, adaptation, target_accept, no_extend,
             backend):
-    """The fit command's work: report what is fitted, then sample."""
+    """The fit command's work: report what is fitted and the studies its priors rest on, then
+    sample."""
     import cramp
+    from cramp.cli.render import print_exclusion, print_studies
+    from model.evidence.table import studies_behind
     from model.hazard import onset_location
     from model.hazard.features import build_features
-    from model.hazard.specification import ONSET_UNKNOWN
+    from model.hazard.specification import ONSET_UNKNOWN, OUTCOME_DEFINITION
     from model.inference.hazard_model import onset_windows
 
     for line in records.excluded:
         say(err, line)
     for note in records.notes:
         say(err, f"note: {note}")
+    print_studies(studies_behind(priors), priors.excluded)
+    print_exclusion(priors)
     features = build_features(records)
     outcome = features["outcome"].to_numpy()
+    say(out, f"outcome: {OUTCOME_DEFINITION}")
     say(out, onset_location.summary(int((outcome == ONSET_UNKNOWN).sum()),
                                     int(onset_windows(features)[0].sum()), features.attrs))
     say(out, f"fitting {features.sizes['record']} runner-races ({features.sizes['runner']} "
@@ -184,6 +215,7 @@ def prior_check(
         "results/prior_check"
     ),
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    exclude_evidence: ExcludeEvidenceOpt = None,
     force: ForceOpt = False,
 ) -> None:
     """Prior predictive check: cramp incidence and onset positions the literature prior implies
@@ -192,7 +224,8 @@ def prior_check(
     import cramp
     from model.conventions import INTERVAL_KIND, INTERVAL_PROB
 
-    check = cramp.prior_check(priors_path, runners=runners, draws=draws, seed=seed)
+    priors = cramp.load_priors(priors_path, exclude_evidence=exclude_evidence)
+    check = cramp.prior_check(priors, runners=runners, draws=draws, seed=seed)
     paths = check.save(out_dir, force=force)
     nc_path, png_path = paths["nc"], paths["png"]
     summary = check.summary()

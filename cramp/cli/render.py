@@ -126,18 +126,55 @@ def print_priors(p, detail: bool) -> None:
             out.print(entry.arithmetic, highlight=False)
 
 
+def print_exclusion(p) -> None:
+    """What leaving evidence out changed (nothing printed when none was left out)."""
+    if not p.excluded:
+        return
+    out.print(f"evidence left out: {', '.join(p.excluded)}", highlight=False)
+    for change in p.changes:
+        out.print(f"  {change}", highlight=False)
+
+
+def print_studies(studies, excluded: tuple[str, ...] = ()) -> None:
+    """The studies the priors rest on (model.evidence.table.studies_behind), one line each."""
+    out.print("the priors rest on these studies (sized: the prior's mean/SD computed from it; "
+              "cited: direction or judgement only):", highlight=False)
+    for study_id, row in studies.iterrows():
+        uses = "; ".join(part for part in (row["sized"] and f"sized {row['sized']}",
+                                           row["cited"] and f"cited {row['cited']}") if part)
+        out.print(f"  {study_id} {row['study']}: {uses}", highlight=False)
+    if excluded:
+        out.print(f"  left out: {', '.join(excluded)}", highlight=False)
+    else:
+        out.print("  re-analysing one of these cohorts? leave its evidence out with "
+                  "--exclude-evidence ID (e.g. --exclude-evidence E2)", highlight=False)
+
+
 def print_posterior(summary) -> None:
-    """The fit's summary (mean, sd, equal-tailed interval, R-hat, bulk ESS per parameter)."""
+    """The fit's summary (mean, sd, equal-tailed interval, R-hat, bulk ESS per parameter) and
+    what the data tell (contraction; parameters the data do not inform are marked)."""
     kind = f"{INTERVAL_PROB:.0%} equal-tailed credible interval"
-    table = Table(title=f"Posterior ({kind})")
-    for column in ("parameter", "mean", "sd", "lower", "upper", "R-hat", "ESS bulk"):
-        table.add_column(column, justify="right" if column != "parameter" else "left")
+    table = Table(title=f"Posterior ({kind}); contraction = 1 - posterior var / prior var")
+    has_data = "data" in summary.columns
+    columns = ["parameter", "mean", "sd", "lower", "upper", "R-hat", "ESS bulk"]
+    for column in columns + (["contraction", "data"] if has_data else []):
+        # the parameter's name stays whole (it is what a reader greps for); the others fold
+        table.add_column(column, justify="left" if column in ("parameter", "data") else "right",
+                         overflow="fold", no_wrap=column == "parameter")
     lower, upper = [c for c in summary.columns if c.startswith(INTERVAL_KIND)][:2]
     for name, row in summary.iterrows():
-        table.add_row(str(name), f"{row['mean']:.3f}", f"{row['sd']:.3f}",
-                      f"{row[lower]:.3f}", f"{row[upper]:.3f}", f"{row['r_hat']:.3f}",
-                      f"{row['ess_bulk']:.0f}")
+        cells = [str(name), f"{row['mean']:.3f}", f"{row['sd']:.3f}",
+                 f"{row[lower]:.3f}", f"{row[upper]:.3f}", f"{row['r_hat']:.3f}",
+                 f"{row['ess_bulk']:.0f}"]
+        if has_data:
+            informed = row["data"] == "informs"
+            cells += [f"{row['contraction']:.2f}", "informs" if informed else "NOT INFORMED"]
+        table.add_row(*cells)
     out.print(table)
+    if has_data:
+        for name, row in summary[summary["data"] != "informs"].iterrows():
+            out.print(f"not informed by the data: {name}: "
+                      f"{row['data'].removeprefix('NOT INFORMED: ')}", highlight=False)
 
 
 def print_diagnostics(d, attempts: list[str] | None = None,

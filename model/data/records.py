@@ -3,6 +3,21 @@
 Every problem is collected, each naming the file, row, column and rule, so a researcher fixes a
 file in one pass. Rows are numbered from 1 for the first data row (the CSV header is line 1, so
 row N is line N + 1). Unknown columns are kept.
+
+A study's own names, units and codes are read through a column map (model/data/column_map.py,
+docs/study_data.md); missing markers (`NA`, `N/A`, ...), h:mm:ss times and yes/no flags are read
+without one (model/data/cell_formats.py); wide split columns (`split_28km`) become splits
+(model/data/wide_splits.py).
+
+`longest_run_km` may be absent or blank: the table then holds NaN there, and the features say
+how a missing longest run is treated.
+
+Cramps during and after the race: `cramped` is the first cramp *during* the race, the outcome
+the model predicts. `cramp_after_finish` = 1 marks a runner who cramped only after the finish
+(within the study's window) and counts as no cramp during the race. A study whose `cramped`
+lumps cramps during and after the race (no way to tell them apart) should say so: fitted to it,
+the model's in-race risk is overstated by the share of post-race-only cramps, and its onset
+locations lose those runners' meaning; recording `cramp_after_finish` avoids both.
 """
 
 from __future__ import annotations
@@ -14,37 +29,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.data.splits import load_splits
+from model.data.cell_formats import DURATION_RULE, blank_missing, read_formats
+from model.data.column_map import ColumnMap, ColumnMapSource, MappedTable, load_column_map
+from model.data.columns import (
+    MAY_BE_MISSING,
+    MUST_HAVE,
+    NUMERIC_COLUMNS,
+    OPTIONAL_NUMERIC,
+    REQUIRED,
+)
+from model.data.record_notes import missing_factor_notes, outcome_notes, pace_notes
+from model.data.splits import check_split_columns, load_splits
 from model.data.table_text import as_text, read_table
+from model.data.wide_splits import wide_columns, wide_to_long
 from model.errors import InputError
 from model.hazard.physiology import clock_text, predicted_time_s, world_record_time_s
 
-REQUIRED = (
-    "runner_id",
-    "race_id",
-    "distance_km",
-    "race_time_s",
-    "ref_distance_km",
-    "ref_time_s",
-    "longest_run_km",
-    "cramped",
-)
-OPTIONAL_NUMERIC = (
-    "cramp_km",
-    "dnf_km",
-    "ck_pre_u_per_l",
-    "taper_days",
-    "wbgt_c",
-    "temp_c",
-    "rh_pct",
-    "start_hour",
-    "cramp_history",
-    "age",
-)
+__all__ = ["OPTIONAL_NUMERIC", "REQUIRED", "RaceRecords", "load_records"]
 
 # text spellings of NaN and infinity that pandas reads as numbers
 _NON_FINITE = ("nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity",
                "-infinity")
+
+# a clock text without hours or without seconds, in a column of seconds
+_AMBIGUOUS_CLOCK = r"[0-9]+:[0-9]{2}(?:\.[0-9]+)?"
 
 # (column, test on the numeric value, rule as the user reads it); a missing optional value is
 # allowed unless a rule below says otherwise.
@@ -56,6 +64,7 @@ _RANGE_RULES = (
     ("longest_run_km", lambda x: (x >= 0) & (x <= 1000), "must be >= 0 and <= 1000 km"),
     ("cramped", lambda x: np.isin(x, (0, 1)), "must be 0 or 1"),
     ("cramp_history", lambda x: np.isin(x, (0, 1)), "must be 0 or 1"),
+    ("cramp_after_finish", lambda x: np.isin(x, (0, 1)), "must be 0 or 1"),
     ("cramp_km", lambda x: x >= 0, "must be >= 0 km"),
     ("dnf_km", lambda x: x > 0, "must be > 0 km"),
     ("ck_pre_u_per_l", lambda x: (x > 0) & (x < 100000), "must be > 0 and < 100000 U/L"),
@@ -77,6 +86,7 @@ class RaceRecords:
     sha256: str
     excluded: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    mapping: list[str] = field(default_factory=list)  # the column map applied, one line each
 
 
 def file_sha256(paths: list[Path]) -> str:
@@ -90,18 +100,30 @@ Source = str | Path | pd.DataFrame
 
 
 def load_records(
-    source: Source, splits: Source | None = None, skip_invalid: bool = False
+    source: Source,
+    splits: Source | None = None,
+    skip_invalid: bool = False,
+    columns: ColumnMapSource | None = None,
 ) -> RaceRecords:
     """Read and validate race records from a CSV or Parquet file or a pandas DataFrame (and
-    optional per-km splits, likewise). A DataFrame goes through the same rules and messages as a
-    file; its rows are numbered from 1 as in a file. Raises InputError listing every problem,
-    unless `skip_invalid`, which excludes the offending rows and lists each exclusion with its
+    optional per-km splits, likewise, long or wide). A DataFrame goes through the same rules and
+    messages as a file; its rows are numbered from 1 as in a file. `columns`: a column map (TOML
+    path or dict, docs/study_data.md) reading a study's own column names, units and codes as
+    ours, for the records and the splits. Raises InputError listing every problem, unless
+    `skip_invalid`, which excludes the offending rows and lists each exclusion with its
     reason."""
-    label, table, digest = _read_source(source, "race records")
-    problems = _check_columns(label, table, REQUIRED, "race records")
+    column_map = load_column_map(columns) if columns is not None else ColumnMap("")
+    extra = column_map.missing
+    label, raw, digest = _read_source(source, "race records")
+    mapped = column_map.apply(raw, label, "records")
+    table = mapped.without_unread()
+    problems = _check_columns(label, table, MUST_HAVE, "race records")
     if problems:
         raise InputError(problems[0], problems)
-    row_problems = _check_rows(label, table)
+    table = blank_missing(table, ("runner_id", "race_id", *NUMERIC_COLUMNS), extra)
+    table, wide = wide_to_long(label, read_formats(table, NUMERIC_COLUMNS), extra)
+    row_problems = sorted(mapped.report(label) + _check_rows(label, table, mapped),
+                          key=lambda p: p[0])
     excluded: list[str] = []
     if row_problems:
         if not skip_invalid:
@@ -111,33 +133,48 @@ def load_records(
         table = table.drop(index=[r - 1 for r in bad_rows])
         if table.empty:
             raise InputError(f"{label}: every row is invalid", [m for _, m in row_problems])
+        if wide is not None:
+            wide = wide[~wide["row"].isin(bad_rows)]
     table = _coerce(table)
-    notes = _missing_factor_notes(table)
-    split_table = None
+    notes = missing_factor_notes(table) + outcome_notes(table)
+    parts = [] if wide is None or wide.empty else [wide]
+    split_label, names = label, {}
     if splits is not None:
-        split_label, raw_splits, split_digest = _read_source(splits, "splits")
-        split_table = load_splits(split_label, raw_splits, table)
+        split_label, split_part, names, split_digest = _read_splits(splits, column_map)
+        parts.append(split_part)
         digest = hashlib.sha256((digest + split_digest).encode()).hexdigest()
-    notes += _pace_from_finish_time_notes(table, split_table)
-    return RaceRecords(table.reset_index(drop=True), split_table, label, digest, excluded, notes)
+    split_table = None
+    if parts:
+        split_table, split_notes = load_splits(split_label, pd.concat(parts, ignore_index=True),
+                                               table, extra, names)
+        notes += split_notes
+    if columns is not None:  # the same file read through another map is other data
+        digest = hashlib.sha256((digest + column_map.sha256).encode()).hexdigest()
+    notes += pace_notes(table, split_table)
+    return RaceRecords(table.reset_index(drop=True), split_table, label, digest, excluded, notes,
+                       column_map.describe(splits is not None) if columns is not None else [])
 
 
-def _pace_from_finish_time_notes(table: pd.DataFrame, splits: pd.DataFrame | None) -> list[str]:
-    """Cramped runners without splits: their pace before the cramp is read from the finish
-    time, which includes the slowdown after it, so they look slower than they ran and the pace
-    effect is pulled towards zero or below (in a cohort drawn with a 15% slowdown after a cramp,
-    tests/design_cohorts.py, relative_pace came out -0.75 for a true +0.7)."""
-    cramped = table["cramped"].to_numpy(float) == 1
-    if splits is not None and not splits.empty:
-        keys = pd.MultiIndex.from_frame(splits[["runner_id", "race_id"]].astype(str))
-        has = pd.MultiIndex.from_frame(table[["runner_id", "race_id"]].astype(str)).isin(keys)
-        cramped &= ~np.asarray(has)
-    n = int(cramped.sum())
-    if n == 0:
-        return []
-    return [f"{n} runner-race(s) with a cramp have no splits: their pace is read from the finish "
-            "time, which includes the slowdown after the cramp, so the relative_pace effect is "
-            "biased towards zero or below; splits (per-km elapsed times) avoid this"]
+def _read_splits(source: Source, column_map: ColumnMap
+                 ) -> tuple[str, pd.DataFrame, dict[str, str], str]:
+    """A splits file or DataFrame through the map, wide columns made long: (label, long rows
+    as text, our column -> name shown, sha256)."""
+    label, raw, digest = _read_source(source, "splits")
+    mapped = column_map.apply(raw, label, "splits")
+    unread = mapped.report(label)
+    if unread:
+        raise InputError(f"{label}: {len(unread)} problem(s) in the splits", [m for _, m in unread])
+    table = mapped.table
+    if wide_columns(table):
+        long_given = [c for c in ("km", "elapsed_s") if c in table.columns]
+        ids_missing = [c for c in ("runner_id", "race_id") if c not in table.columns]
+        if long_given or ids_missing:
+            raise InputError(f"{label}: wide split columns ({', '.join(wide_columns(table))}) "
+                             + (f"next to long ones ({', '.join(long_given)}): use one format"
+                                if long_given else f"need {', '.join(ids_missing)}"))
+        table = wide_to_long(label, table, column_map.missing)[1]
+    check_split_columns(label, table)
+    return label, table, mapped.names, digest
 
 
 def _read_source(source: Source, what: str) -> tuple[str, pd.DataFrame, str]:
@@ -172,30 +209,40 @@ def _numeric(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series.str.strip(), errors="coerce")
 
 
-def _check_rows(path: str, table: pd.DataFrame) -> list[tuple[int, str]]:
+def _check_rows(path: str, table: pd.DataFrame, mapped: MappedTable
+                ) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
     rows = np.arange(1, len(table) + 1)
 
     def report(mask, column: str, rule: str, values=None) -> None:
+        shown_name = mapped.names.get(column, column)
         for row in rows[np.asarray(mask, dtype=bool)]:
             shown = "" if values is None else f" (got '{values.iloc[row - 1]}')"
-            problems.append((int(row), f"{path}: row {row}, column {column}: {rule}{shown}"))
+            problems.append((int(row), f"{path}: row {row}, column {shown_name}: {rule}{shown}"))
 
     for column in ("runner_id", "race_id"):
         report(table[column].str.strip() == "", column, "must not be empty")
     numeric: dict[str, pd.Series] = {}
-    for column in REQUIRED[2:] + OPTIONAL_NUMERIC:
+    for column in NUMERIC_COLUMNS:
         if column not in table.columns:
             continue
         text = table[column].str.strip()
         values = _numeric(text)
         blank = text == ""
-        if column in REQUIRED:
-            report(blank, column, "required value is missing")
+        if column in MUST_HAVE:  # a cell that did not read in the map's unit is reported there
+            unread = mapped.unread.get(column, np.zeros(len(table), bool))
+            report(blank & ~unread, column, "required value is missing")
         finite = np.isfinite(values.to_numpy(float))
         # 'nan', 'inf' and 1e999 parse as numbers and pass every range test: refused by name
         non_finite = text.str.lower().isin(_NON_FINITE) | (values.notna() & ~finite)
-        report(~blank & values.isna() & ~non_finite, column, "must be a number", table[column])
+        not_number = ~blank & values.isna() & ~non_finite
+        if column.endswith("_s"):
+            ambiguous = text.str.fullmatch(_AMBIGUOUS_CLOCK)
+            report(not_number & ambiguous, column, "mm:ss or h:mm is ambiguous (a time of 3:30 "
+                   "may be 3 h 30 min or 3 min 30 s): write h:mm:ss or seconds", table[column])
+            report(not_number & ~ambiguous, column, f"must be {DURATION_RULE}", table[column])
+        else:
+            report(not_number, column, "must be a number", table[column])
         report(non_finite, column, "must be a finite number (not NaN or infinity)",
                table[column])
         values = values.where(finite)
@@ -207,18 +254,20 @@ def _check_rows(path: str, table: pd.DataFrame) -> list[tuple[int, str]]:
                 bad = values.notna() & ~test(values.to_numpy())
             report(bad, column, rule, table[column])
     with np.errstate(all="ignore"):  # rows with zeros or blanks are reported above
-        problems += _check_consistency(path, table, numeric, rows)
+        problems += _check_consistency(path, table, numeric, rows, mapped.names)
     return sorted(problems, key=lambda p: p[0])
 
 
 def _check_consistency(
-    path: str, table: pd.DataFrame, numeric: dict[str, pd.Series], rows: np.ndarray
+    path: str, table: pd.DataFrame, numeric: dict[str, pd.Series], rows: np.ndarray,
+    names: dict[str, str],
 ) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
 
     def report(mask, column: str, rule: str) -> None:
         for row in rows[np.asarray(mask.fillna(False), dtype=bool)]:
-            problems.append((int(row), f"{path}: row {row}, column {column}: {rule}"))
+            problems.append((int(row), f"{path}: row {row}, column {names.get(column, column)}"
+                             f": {rule}"))
 
     distance = numeric["distance_km"]
     reached = distance
@@ -238,6 +287,11 @@ def _check_consistency(
             "cramp_km",
             "given for a row with cramped = 0",
         )
+    if "cramp_after_finish" in numeric:
+        report((numeric["cramp_after_finish"] == 1) & (numeric["cramped"] == 1),
+               "cramp_after_finish", "1 (a cramp only after the finish) but cramped = 1 (a "
+               "cramp during the race): a cramp during the race is cramped = 1 with "
+               "cramp_after_finish = 0 or empty")
     # A runner's ability implies a finishing time; more than 3x off is a data error, not pacing.
     predicted = predicted_time_s(numeric["ref_time_s"], numeric["ref_distance_km"], reached)
     ratio = predicted / numeric["race_time_s"]
@@ -255,7 +309,8 @@ def _check_consistency(
             record_s = pd.Series(world_record_time_s(km.to_numpy(float)), index=km.index)
         faster = (numeric[time] < record_s) & np.isfinite(record_s)  # km over 1000: reported
         for row in rows[faster.fillna(False).to_numpy()]:
-            problems.append((int(row), f"{path}: row {row}, column {time}: faster than the "
+            problems.append((int(row), f"{path}: row {row}, column {names.get(time, time)}: "
+                             "faster than the "
                              f"world record for {name} ({km.iloc[row - 1]:g} km in about "
                              f"{clock_text(record_s.iloc[row - 1])})"))
     has_heat = [c for c in ("wbgt_c", "temp_c", "rh_pct") if c in numeric]
@@ -298,33 +353,11 @@ def _coerce(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     out["runner_id"] = out["runner_id"].str.strip()
     out["race_id"] = out["race_id"].str.strip()
-    for column in REQUIRED[2:] + OPTIONAL_NUMERIC:
+    for column in NUMERIC_COLUMNS:
         if column in out.columns:
             out[column] = _numeric(out[column])
+    for column in MAY_BE_MISSING:  # one shape for the features: NaN where not given
+        if column not in out.columns:
+            out[column] = np.nan
     out["cramped"] = out["cramped"].astype(int)
     return out
-
-
-def _missing_factor_notes(table: pd.DataFrame) -> list[str]:
-    notes = []
-    if {"wbgt_c", "temp_c", "rh_pct"} <= set(table.columns):
-        both = int((table["wbgt_c"].notna() & table["temp_c"].notna()
-                    & table["rh_pct"].notna()).sum())
-        if both:
-            notes.append(f"{both} row(s) give both wbgt_c and temp_c + rh_pct: wbgt_c (measured)"
-                         " is used; temp_c + rh_pct only where wbgt_c is missing")
-    if not {"wbgt_c", "temp_c"} & set(table.columns):
-        notes.append(
-            "no weather columns (wbgt_c or temp_c + rh_pct): heat set to the reference "
-            "15 degC WBGT; its coefficient stays at its prior"
-        )
-    if "taper_days" not in table.columns:
-        notes.append(
-            "no taper_days column: taper set to the reference 7 days; its coefficient "
-            "stays at its prior"
-        )
-    if "cramp_history" not in table.columns:
-        notes.append("no cramp_history column: every runner treated as without history")
-    if "ck_pre_u_per_l" not in table.columns:
-        notes.append("no ck_pre_u_per_l column: pre-race damage is latent for every runner")
-    return notes

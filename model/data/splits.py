@@ -1,33 +1,63 @@
-"""Per-km splits (runner_id, race_id, km, elapsed_s): each checked against its race record, so
-that nothing is re-read silently. The model uses a split as the elapsed time at the end of km
-segment `km`, so `km` must be a whole number of km (mile marks or GPS-lap distances are refused,
-not rounded), below the distance reached (the finish time is race_time_s; a split at exactly
-the distance reached must agree with it), before the finish in time, and given once."""
+"""Splits (runner_id, race_id, km, elapsed_s): the elapsed time at a timing mark, each checked
+against its race record, so that nothing is re-read silently. A mark may sit at any km, whole or
+not (a half-marathon mat at 21.0975 km, mile marks converted to km): the features
+(model/hazard/features.py) interpolate elapsed time linearly in km between marks. A mark must be
+below the distance reached (the finish time is race_time_s; a split at exactly the distance
+reached must agree with it), before the finish in time, and given once.
+
+A row whose elapsed_s is missing (a blank cell or a missing marker, model/data/cell_formats.py)
+is left out and counted in a note; h:mm:ss is read as seconds. The rows may come from a file in
+the long format, from wide split columns (model/data/wide_splits.py) or both; a row from a wide
+column carries its `place` (file, row, column) for messages."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from model.data.cell_formats import DURATION_RULE, blank_missing, read_formats
 from model.errors import InputError
 
 SPLIT_COLUMNS = ("runner_id", "race_id", "km", "elapsed_s")
-WHOLE_KM_TOLERANCE = 1e-6  # km written as 5.0000001 by a float export is still km 5
+# [km] a mark within this of the distance reached is at the finish, and two marks this close
+# are one (a float export writes 42.195 as 42.19500000001)
+WHOLE_KM_TOLERANCE = 1e-6
 
 
-def load_splits(path: str, splits: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
-    """Validated splits (numbers parsed) for the validated race records `table`; InputError
-    listing every problem with its row (rows numbered from 1) and rule."""
+def check_split_columns(path: str, splits: pd.DataFrame) -> None:
+    """InputError naming the long-format columns `splits` lacks."""
     missing = [c for c in SPLIT_COLUMNS if c not in splits.columns]
     if missing:
-        raise InputError(f"{path}: missing required column(s) {', '.join(missing)} for per-km "
-                         f"splits (found: {', '.join(map(str, splits.columns[:12]))})")
+        raise InputError(f"{path}: missing required column(s) {', '.join(missing)} for splits "
+                         f"(found: {', '.join(map(str, splits.columns[:12]))}; or give wide "
+                         "columns split_<km>km)")
+
+
+def load_splits(path: str, splits: pd.DataFrame, table: pd.DataFrame,
+                extra_missing: tuple[str, ...] = (), names: dict[str, str] | None = None
+                ) -> tuple[pd.DataFrame, list[str]]:
+    """Validated splits (numbers parsed) for the validated race records `table`, and notes on
+    rows left out (a missing elapsed_s); InputError listing every problem with its row (rows
+    numbered from 1, or the row's `place`) and rule. `names`: our column -> the name shown."""
+    check_split_columns(path, splits)
+    names = names or {}
+    places = splits["place"] if "place" in splits.columns else pd.Series(np.nan, splits.index)
+    splits = read_formats(blank_missing(splits, SPLIT_COLUMNS, extra_missing), ("elapsed_s",))
+    left_out = (splits["elapsed_s"].str.strip() == "").to_numpy()
+    notes = []
+    if left_out.any():
+        where = [p if isinstance(p, str) else f"{path}: row {i + 1}"
+                 for i, p in zip(np.flatnonzero(left_out), places[left_out], strict=True)]
+        notes.append(f"{int(left_out.sum())} split row(s) with a missing elapsed_s left out "
+                     f"({'; '.join(where[:5])}{' ...' if len(where) > 5 else ''})")
     found: list[str] = []
 
     def report(mask, column: str, rule: str, shown: pd.Series | None = None) -> None:
-        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
+        for i in np.flatnonzero(np.asarray(mask, dtype=bool) & ~left_out):
             got = "" if shown is None else f" (got '{shown.iloc[i]}')"
-            found.append(f"{path}: row {i + 1}, column {column}: {rule}{got}")
+            place = places.iloc[i] if isinstance(places.iloc[i], str) else \
+                f"{path}: row {i + 1}, column {names.get(column, column)}"
+            found.append(f"{place}: {rule}{got}")
 
     km = pd.to_numeric(splits["km"].str.strip(), errors="coerce")
     elapsed = pd.to_numeric(splits["elapsed_s"].str.strip(), errors="coerce")
@@ -35,21 +65,22 @@ def load_splits(path: str, splits: pd.DataFrame, table: pd.DataFrame) -> pd.Data
         bad_km = ~np.isfinite(km.to_numpy(float)) | (km <= 0).to_numpy()
         bad_elapsed = ~np.isfinite(elapsed.to_numpy(float)) | (elapsed <= 0).to_numpy()
     report(bad_km, "km", "must be a finite number > 0", splits["km"])
-    report(bad_elapsed, "elapsed_s", "must be a finite number > 0", splits["elapsed_s"])
+    report(bad_elapsed, "elapsed_s", f"must be {DURATION_RULE}, > 0", splits["elapsed_s"])
     runner, race = splits["runner_id"].str.strip(), splits["race_id"].str.strip()
     keys = pd.MultiIndex.from_arrays([table["runner_id"], table["race_id"]])
     record = keys.get_indexer(pd.MultiIndex.from_arrays([runner, race]))
-    for i in np.flatnonzero(record < 0):
-        found.append(f"{path}: row {i + 1}, column runner_id: no race record for runner "
-                     f"{runner.iloc[i]} in race {race.iloc[i]}")
-    ok = (record >= 0) & ~bad_km & ~bad_elapsed
+    for i in np.flatnonzero((record < 0) & ~left_out):
+        report(np.arange(len(record)) == i, "runner_id", f"no race record for runner "
+               f"{runner.iloc[i]} in race {race.iloc[i]}")
+    ok = (record >= 0) & ~bad_km & ~bad_elapsed & ~left_out
     if ok.any():
         _check_against_records(km, elapsed, record, ok, table, report, splits)
     if found:
         found.sort(key=lambda line: int(line.split(": row ", 1)[1].split(",", 1)[0])
                    if ": row " in line else 0)
         raise InputError(f"{path}: {len(found)} problem(s) in the splits", found)
-    return splits.assign(runner_id=runner, race_id=race, km=km, elapsed_s=elapsed)
+    kept = splits.assign(runner_id=runner, race_id=race, km=km, elapsed_s=elapsed)[~left_out]
+    return kept.drop(columns=["place", "row"], errors="ignore").reset_index(drop=True), notes
 
 
 def _check_against_records(km, elapsed, record, ok, table, report, raw) -> None:
@@ -59,10 +90,6 @@ def _check_against_records(km, elapsed, record, ok, table, report, raw) -> None:
     reached = reached.to_numpy(float)[np.maximum(record, 0)]
     finish = table["race_time_s"].to_numpy(float)[np.maximum(record, 0)]
     at_end = ok & (np.abs(km_ - reached) <= WHOLE_KM_TOLERANCE)
-    whole = np.abs(km_ - np.rint(km_)) <= WHOLE_KM_TOLERANCE
-    report(ok & ~whole & ~at_end, "km", "must be a whole km (splits are per km: convert mile "
-           "marks or lap distances to the elapsed time at each whole km, never rounded here)",
-           raw["km"])
     report(ok & ~at_end & (km_ > reached), "km", "beyond the distance reached (distance_km, or "
            "dnf_km for a DNF)", raw["km"])
     report(at_end & (np.abs(t - finish) > 1.0), "elapsed_s", "a split at the distance "

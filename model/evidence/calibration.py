@@ -67,6 +67,11 @@ class Calibration:
     seed: int
     figures_sha256: str
     priors_sha256: str
+    #: the figures file's reference prior (mu, sigma) per baseline entry: the priors file's
+    #: `fallback` when a calibration study is excluded
+    reference: dict[str, tuple[float, float]] | None = None
+    #: evidence rows excluded (`priors.excluded`): their figures were dropped
+    excluded: tuple[str, ...] = ()
 
 
 def study_seed(seed: int, study_id: str) -> list[int]:
@@ -195,9 +200,12 @@ def study_log_likelihood(study: Study, pred: dict[str, np.ndarray], race_sd: np.
 def calibrate(figures: PublishedFigures, priors: Priors) -> Calibration:
     """The baseline priors implied by the published figures (see the module docstring)."""
     s = figures.settings
-    used = figures.used()
+    # a study left out of the priors (`load_priors(exclude_evidence=...)`) is left out here too:
+    # its figures are dropped and the calibration re-run on the others
+    used = [study for study in figures.used() if study.id not in priors.excluded]
     if not used:
-        raise InputError(f"{figures.path}: no study has a likelihood figure to calibrate on")
+        raise InputError(f"{figures.path}: no study has a likelihood figure to calibrate on"
+                         + (f" without {', '.join(priors.excluded)}" if priors.excluded else ""))
     alpha, shape = _grid(s["log_hazard_grid"]), _grid(s["distance_shape_grid"])
     alpha_onset = alpha[0] + float(s["onset_log_hazard_step"]) * np.arange(
         int(np.ceil((alpha[-1] - alpha[0]) / float(s["onset_log_hazard_step"]))) + 1)
@@ -215,7 +223,14 @@ def calibrate(figures: PublishedFigures, priors: Priors) -> Calibration:
                                   ref["distance_shape"]["sigma"])[:, None]
     weight = np.exp(log_post - log_post.max())
     weight /= weight.sum()
-    _check_grid(figures.path, weight)
+    try:
+        _check_grid(figures.path, weight)
+    except InputError as exc:
+        if not priors.excluded:
+            raise
+        raise InputError(f"{exc} (without {', '.join(priors.excluded)} the remaining figures do "
+                         "not pin it: the priors file's fallback, the reference prior, is what "
+                         "is left)") from None
     w_alpha, w_shape = weight.sum((0, 1)), weight.sum((0, 2))
     mean = {"log_hazard_per_km": float(w_alpha @ alpha), "distance_shape": float(w_shape @ shape)}
     sd = {"log_hazard_per_km": float(np.sqrt(w_alpha @ (alpha - mean["log_hazard_per_km"]) ** 2)),
@@ -228,8 +243,9 @@ def calibrate(figures: PublishedFigures, priors: Priors) -> Calibration:
         mean, sd, cov / (sd["log_hazard_per_km"] * sd["distance_shape"]),
         {k: float(v.mean()) for k, v in nuisance.items()},
         {k: float(w_draw @ v) for k, v in nuisance.items()},
-        float(1.0 / (w_draw ** 2).sum()), tuple(figures.evidence_ids()), int(s["seed"]),
-        figures.sha256, priors.sha256)
+        float(1.0 / (w_draw ** 2).sum()), tuple(study.id for study in used), int(s["seed"]),
+        figures.sha256, priors.sha256,
+        {n: (float(ref[n]["mu"]), float(ref[n]["sigma"])) for n in BASELINE}, priors.excluded)
 
 
 def _nuisance_means(params: xr.Dataset) -> dict[str, np.ndarray]:
@@ -276,7 +292,7 @@ dist = "normal"
 mu = {mu}
 sigma = {sigma}
 {correlation}evidence = [{evidence}]
-arithmetic = """
+{_source_lines(cal, name)}arithmetic = """
 {CALIBRATED_MARK} (model/evidence/calibration.py) from the likelihood figures of
 {Path(figures_path).name} ({", ".join(cal.evidence)}): each study's in-race incidence (binomial, or
 at most the published count when it includes post-race cramps) and E15's onset km (mean 35, SD 6,
@@ -292,6 +308,18 @@ Factor priors, posterior mean (not written; they keep their evidence rows): {mov
 Definition predicted: a first cramp during the race (self-reported).
 """
 '''
+
+
+def _source_lines(cal: Calibration, name: str) -> str:
+    """The entry's `source` and `fallback` lines (priors.py): without one of the calibration's
+    studies the baseline falls back to the figures file's wide reference prior."""
+    if cal.reference is None:
+        return ""
+    mu, sigma = cal.reference[name]
+    studies = ", ".join(f'"{e}"' for e in cal.evidence)
+    return (f"source = [{studies}]\nfallback = {{ mu = {mu}, sigma = {sigma}, why = \"the "
+            "calibration's own wide reference prior (published_figures.toml); cramp priors "
+            "calibrate --exclude-evidence re-runs it without the study\" }\n")
 
 
 def rewrite_baseline(text: str, cal: Calibration, figures_path: str) -> str:

@@ -1,5 +1,12 @@
 """Literature priors as data: load, check and tabulate the priors file (priors.toml, next to this
-module)."""
+module), and rebuild them without one study's evidence (`load_priors(exclude_evidence=...)`).
+
+Leaving a study out (a researcher re-analysing that very cohort must not count it twice): each
+prior names in `source` the rows its mu/sigma were computed from, and a `fallback` (mu, sigma,
+why) used when any of them is excluded. Rows cited in `evidence` but not in `source` only agree
+in direction or motivate a judgement, so leaving them out does not change the prior (a
+direction-only row is no effect size to remove). A prior with no `source` is a stated
+judgement and never changes."""
 
 from __future__ import annotations
 
@@ -39,6 +46,33 @@ class Prior:
     sign: str = ""
     #: correlation with another prior of the same section (only the baseline pair has one)
     correlation: tuple[tuple[str, float], ...] = ()
+    #: the evidence rows mu/sigma were computed from (empty: a judgement, see the module doc)
+    source: tuple[str, ...] = ()
+    #: (mu, sigma, why) used instead when a `source` row is excluded
+    fallback: tuple[float, float, str] | None = None
+
+    def describe(self) -> str:
+        """The distribution as text, e.g. Normal(0.6, 0.35) or HalfNormal(0.75)."""
+        return (f"Normal({self.mu:g}, {self.sigma:g})" if self.dist == "normal"
+                else f"HalfNormal({self.sigma:g})")
+
+
+@dataclass(frozen=True)
+class PriorChange:
+    """A prior changed by leaving evidence out: before and after, and why."""
+
+    name: str
+    before: str
+    after: str
+    why: str
+
+    @property
+    def changed(self) -> bool:
+        return self.after != "unchanged"
+
+    def __str__(self) -> str:
+        arrow = f" -> {self.after}" if self.changed else " unchanged"
+        return f"{self.name}: {self.before}{arrow} ({self.why})"
 
 
 @dataclass(frozen=True)
@@ -48,6 +82,9 @@ class Priors:
     path: str
     sha256: str
     entries: dict[str, Prior]
+    #: evidence rows left out (`load_priors(exclude_evidence=...)`) and what that changed
+    excluded: tuple[str, ...] = ()
+    changes: tuple[PriorChange, ...] = ()
 
     def __getitem__(self, name: str) -> Prior:
         return self.entries[name]
@@ -74,7 +111,64 @@ class Priors:
                       sigma=old.sigma if sigma is None else float(sigma))
         label = f"{name}={new.mu:g}+-{new.sigma:g}"
         return Priors(f"{self.path} [{label}]", hashlib.sha256(
-            f"{self.sha256}:{label}".encode()).hexdigest(), {**self.entries, name: new})
+            f"{self.sha256}:{label}".encode()).hexdigest(), {**self.entries, name: new},
+            self.excluded, self.changes)
+
+    def studies(self) -> dict[str, list[str]]:
+        """Evidence id -> the priors citing it, in the file's order (ids sorted E1, E2, ...)."""
+        citing: dict[str, list[str]] = {}
+        for p in self.entries.values():
+            for e in p.evidence:
+                citing.setdefault(e, []).append(p.name)
+        return dict(sorted(citing.items(), key=lambda kv: _id_order(kv[0])))
+
+    def without(self, evidence_ids: str | list[str] | tuple[str, ...]) -> Priors:
+        """These priors rebuilt without the given evidence rows (see the module docstring):
+        a prior computed from an excluded row takes its `fallback`; `changes` lists each change
+        (before -> after, why). Unknown ids raise InputError listing the known ones."""
+        ids = parse_evidence_ids(evidence_ids)
+        if not ids:
+            return self
+        known = known_evidence_ids(self)
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise InputError(f"exclude_evidence: unknown evidence id(s) {', '.join(unknown)} "
+                             f"(known: {', '.join(sorted(known, key=_id_order))})")
+        entries, changes = dict(self.entries), []
+        for name, p in self.entries.items():
+            cited = [e for e in p.evidence if e in ids]
+            if not cited:
+                continue
+            kept = tuple(e for e in p.evidence if e not in ids)
+            hit = [e for e in p.source if e in ids]
+            if not hit or p.fallback is None:  # direction or judgement only: mu/sigma stay
+                entries[name] = replace(p, evidence=kept)
+                changes.append(PriorChange(name, p.describe(), "unchanged", (
+                    f"{', '.join(cited)} cited for direction or judgement only, not its size")))
+                continue
+            mu, sigma, why = p.fallback
+            entries[name] = new = replace(p, mu=mu if p.dist == "normal" else 0.0, sigma=sigma,
+                                          correlation=(), evidence=kept)
+            changes.append(PriorChange(name, p.describe(), new.describe(),
+                                       f"{', '.join(hit)} excluded: {why}"))
+        moved = [c.name for c in changes if c.changed and entries[c.name].section != "baseline"]
+        for name in BASELINE if moved and not any(
+                c.changed and c.name in BASELINE for c in changes) else ():
+            changes.append(PriorChange(name, self.entries[name].describe(), "unchanged", (
+                f"calibrated integrating over the former {', '.join(moved)} priors; `cramp priors "
+                f"calibrate --exclude-evidence {','.join(ids)}` shows it recalibrated")))
+        # a correlation with an entry that fell back no longer holds
+        for name, p in entries.items():
+            kept = tuple((o, r) for o, r in p.correlation
+                         if (entries[o].mu, entries[o].sigma)
+                         == (self.entries[o].mu, self.entries[o].sigma))
+            if kept != p.correlation:
+                entries[name] = replace(p, correlation=kept)
+        label = "without " + ", ".join(ids)
+        excluded = tuple(sorted({*self.excluded, *ids}, key=_id_order))
+        return Priors(f"{self.path} [{label}]", hashlib.sha256(
+            f"{self.sha256}:{label}".encode()).hexdigest(), entries, excluded,
+            (*self.changes, *changes))
 
     def table_rows(self) -> list[dict[str, str]]:
         """One row per prior, for printing and for the provenance stored with every output."""
@@ -97,11 +191,41 @@ class Priors:
         return rows
 
 
-def load_priors(path: Priors | str | Path | None = None) -> Priors:
-    """Read and check a priors file (None: the literature priors; a `Priors` is returned as it
-    is); a malformed file raises InputError naming the key."""
+def parse_evidence_ids(ids: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
+    """Evidence ids from a list and/or comma-separated text ("E2,E5"), upper-cased, in order,
+    without repeats."""
+    if ids is None:
+        return ()
+    items = [ids] if isinstance(ids, str) else list(ids)
+    out: list[str] = []
+    for item in items:
+        for part in str(item).split(","):
+            part = part.strip().upper()
+            if part and part not in out:
+                out.append(part)
+    return tuple(out)
+
+
+def known_evidence_ids(priors: Priors | None = None) -> set[str]:
+    """The ids of the evidence table (docs/evidence.md) and any a priors file cites."""
+    from model.evidence.table import load_evidence
+
+    known = set(load_evidence()["id"])
+    return known | (set(priors.studies()) if priors is not None else set())
+
+
+def _id_order(evidence_id: str) -> tuple[int, str]:
+    digits = evidence_id[1:]
+    return (int(digits) if digits.isdigit() else 10**6, evidence_id)
+
+
+def load_priors(path: Priors | str | Path | None = None, *,
+                exclude_evidence: str | list[str] | tuple[str, ...] | None = None) -> Priors:
+    """Read and check a priors file (None: the literature priors; a `Priors` is used as it
+    is); a malformed file raises InputError naming the key. `exclude_evidence`: evidence ids
+    (e.g. ["E2"] or "E2,E5") whose contribution is left out (`Priors.without`)."""
     if isinstance(path, Priors):
-        return path
+        return path.without(exclude_evidence) if exclude_evidence else path
     path = Path(path) if path is not None else DEFAULT_PRIORS_PATH
     try:
         raw_bytes = path.read_bytes()
@@ -118,7 +242,8 @@ def load_priors(path: Priors | str | Path | None = None) -> Priors:
             raise InputError(f"{path}: missing table [{section}]")
         for name in names:
             entries[name] = _read_prior(path, section, name, table.get(name))
-    return Priors(str(path), hashlib.sha256(raw_bytes).hexdigest(), entries)
+    priors = Priors(str(path), hashlib.sha256(raw_bytes).hexdigest(), entries)
+    return priors.without(exclude_evidence) if exclude_evidence else priors
 
 
 def _read_prior(path: Path, section: str, name: str, spec: object) -> Prior:
@@ -153,7 +278,37 @@ def _read_prior(path: Path, section: str, name: str, spec: object) -> Prior:
         str(spec.get("arithmetic", "")).strip(),
         str(spec.get("sign", "")),
         correlation,
+        *_read_source(path, key, dist, tuple(evidence), spec),
     )
+
+
+def _read_source(path: Path, key: str, dist: str, evidence: tuple[str, ...], spec: dict
+                 ) -> tuple[tuple[str, ...], tuple[float, float, str] | None]:
+    """`source` (rows mu/sigma come from, a subset of `evidence`) and its `fallback`; a file
+    without them (an older copy) has priors that no exclusion changes."""
+    source = spec.get("source", [])
+    if not isinstance(source, list) or not all(isinstance(e, str) for e in source):
+        raise InputError(f"{path}: [{key}] source must list evidence ids, got {source!r}")
+    outside = [e for e in source if e not in evidence]
+    if outside:
+        raise InputError(f"{path}: [{key}] source {', '.join(outside)} is not in its evidence")
+    fallback = spec.get("fallback")
+    if not source:
+        return (), None
+    if not isinstance(fallback, dict):
+        raise InputError(f"{path}: [{key}] has a source, so it needs fallback = {{ mu = ..., "
+                         "sigma = ..., why = \"...\" }} (the prior without that row)")
+    mu, sigma = fallback.get("mu", 0.0), fallback.get("sigma")
+    for field, value in (("sigma", sigma), ("mu", mu)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InputError(f"{path}: [{key}] fallback.{field} must be a number, got {value!r}")
+    if not sigma > 0 or (dist == "halfnormal" and mu != 0):
+        raise InputError(f"{path}: [{key}] fallback needs sigma > 0 (and no mu for a "
+                         "half-normal)")
+    why = str(fallback.get("why", "")).strip()
+    if not why:
+        raise InputError(f"{path}: [{key}] fallback.why must say what the fallback rests on")
+    return tuple(source), (float(mu), float(sigma), why)
 
 
 #: the correlations a priors file may state: entry -> the entries it may be correlated with

@@ -3,6 +3,7 @@ as a DataFrame, and which priors cite each study."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -34,3 +35,26 @@ def cited_by(evidence: pd.DataFrame, priors: Priors) -> pd.DataFrame:
         for e in prior.evidence:
             citing.setdefault(e, []).append(prior.name)
     return evidence.assign(cited_by=[", ".join(citing.get(i, [])) for i in evidence["id"]])
+
+
+def short_name(study: str) -> str:
+    """A study's short name: its citation up to the year ('Schwellnus, Allie, Derman, Collins
+    2011'), or its first words when no year is given."""
+    match = re.match(r"^(.*?\b(?:19|20)\d\d)\b", study)
+    text = match.group(1) if match else study
+    text += ")" * (text.count("(") - text.count(")"))
+    return text if len(text) <= 60 else text[:57].rstrip() + "..."
+
+
+def studies_behind(priors: Priors, evidence: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per study the priors rest on: its short name, the priors whose mean/SD were
+    computed from it (`sized`), and those citing it for direction or judgement only (`cited`)."""
+    evidence = load_evidence() if evidence is None else evidence
+    names = dict(zip(evidence["id"], evidence["study"].map(short_name), strict=True))
+    rows = []
+    for study_id, citing in priors.studies().items():
+        sized = [n for n in citing if study_id in priors[n].source]
+        rows.append({"id": study_id, "study": names.get(study_id, "(not in the evidence table)"),
+                     "sized": ", ".join(sized),
+                     "cited": ", ".join(n for n in citing if n not in sized)})
+    return pd.DataFrame(rows, columns=["id", "study", "sized", "cited"]).set_index("id")

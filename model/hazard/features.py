@@ -8,8 +8,32 @@ Definitions (units are the units of the model's coefficients, see model/evidence
   "So far" means up to the start of the segment, so a fast start keeps raising the hazard later in
   the race while the pace inside the cramp segment, which the cramp itself slows, is not used. The
   first segment has no pace behind it and gets 0 (its own split would carry the slowdown of a
-  cramp in the first km). Without splits the race is taken as evenly paced.
+  cramp in the first km). Times come from the timing marks (splits at any km, whole or not).
+  The pace so far at a km is the pace so far at the last mark at or before it, carried on (its
+  average speed extrapolated); before a record's first mark it is 0 (on ability), as in the
+  first segment. A later mark or the finish is never used: for a runner who cramped before it,
+  its time holds the cramp's slowdown, and interpolating towards it made the crampers look
+  slower than they ran before cramping. With one mat at 28 km of a 56 km race
+  (tests/test_sparse_splits.py) relative_pace's 95% interval was [-1.24, -0.55] for a true
+  0.7 when the pace after the mat was interpolated to the finish, [-0.16, 0.30] when it was
+  carried on but still interpolated towards the mat before it, and [0.37, 0.92] with this rule.
+  The rule is the same for crampers and non-crampers, so the feature does not depend on the
+  outcome; what it gives up is everyone's pace change between marks (and the pace before the
+  first mark), a measurement error shared by both. With whole-km splits at every km it is
+  exact. The timed elapsed (`elapsed_at_end_s`, linear between marks and to the finish) keeps
+  the finish for the onset location (model/hazard/onset_location.py), which models the
+  slowdown. Without any intermediate mark the race is taken as evenly paced from the finish
+  time (biased for crampers, noted by model/data/records.py).
 - ``excess_distance`` [10 km units]: ``max(0, segment midpoint km - longest_run_km) / 10``.
+  Where ``longest_run_km`` was not recorded (NaN), its expectation over the population's longest
+  run given the race distance (model/evidence/training_population.toml, a normal per distance):
+  ``E max(0, m - L) / 10``. This is regression calibration, not marginalisation: the hazard is
+  convex in the feature, so by Jensen ``E exp(beta x) >= exp(beta E x)`` and such a record's
+  hazard is understated by about ``beta^2 Var(x) / 2`` on the log scale (beta 0.5: at most 0.03
+  for a marathon's SD of 5 km, 0.28 for 161 km's 15 km). Exact marginalisation would need a
+  quadrature over the latent longest run in the likelihood, as for CK. The records so treated
+  are listed in the features' attrs (``longest_run_missing_records``,
+  ``longest_run_missing_record_index``, ``longest_run_treatment``: one line for a fit's log).
 - ``heat`` [5 degC units]: ``(WBGT - 15 degC) / 5``; WBGT from temperature and humidity with
   thermofeel's simple (ACSM / Australian BoM) approximation when ``wbgt_c`` is absent.
 - ``muscle_damage`` [doublings]: ``log2(ck_pre_u_per_l / 70)``; NaN when not measured (the model
@@ -26,6 +50,8 @@ import pandas as pd
 import xarray as xr
 
 from model.data.records import RaceRecords
+from model.data.splits import WHOLE_KM_TOLERANCE
+from model.evidence.training_population import load_training_population
 from model.hazard import onset_location
 from model.hazard.physiology import predicted_time_s, wbgt_from_weather_c
 from model.hazard.specification import (
@@ -38,6 +64,7 @@ from model.hazard.specification import (
     TAPER_REFERENCE_DAYS,
     damage_units,
     excess_distance_units,
+    expected_excess_distance_units,
     heat_units,
     log_distance_10km,
     taper_units,
@@ -88,10 +115,12 @@ def build_features(records: RaceRecords) -> xr.Dataset:
         reached = np.where(np.isnan(dnf), distance, dnf)
     start, end, length = segment_grid(reached)
     race_time = t["race_time_s"].to_numpy(float)
-    elapsed, observed_end = _elapsed_at_segment_ends(records, end, reached, race_time)
     t_pred = predicted_time_s(t["ref_time_s"], t["ref_distance_km"], distance)
-    pace = cumulative_relative_pace(t_pred, distance, start, elapsed)
-    excess = excess_distance_units(start, end, t["longest_run_km"].to_numpy(float))
+    on_ability_s = np.asarray(t_pred, float)[:, None] * end / distance[:, None]
+    elapsed, elapsed_for_pace, observed_end = _elapsed_at_segment_ends(
+        records, end, reached, race_time, on_ability_s)
+    pace = cumulative_relative_pace(t_pred, distance, start, elapsed_for_pace)
+    excess, longest_run_attrs = _excess_distance(t, start, end, distance)
     heat = np.broadcast_to(heat_units(_wbgt_c(t))[:, None], start.shape)
     cramped = t["cramped"].to_numpy(int)
     cramp_km = t["cramp_km"].to_numpy(float) if "cramp_km" in t else np.full(len(t), np.nan)
@@ -136,7 +165,8 @@ def build_features(records: RaceRecords) -> xr.Dataset:
         race_ids=np.asarray(races, dtype=str),
         elapsed_at_end_s=elapsed,
         onset_log_weight=onset_log_weight,
-        attrs=split_model.attrs() if split_model else {"onset_slowdown_ln_pace": "not estimated"},
+        attrs={**(split_model.attrs() if split_model
+                  else {"onset_slowdown_ln_pace": "not estimated"}), **longest_run_attrs},
     )
 
 
@@ -214,6 +244,31 @@ def at_risk_before_onset(features: xr.Dataset) -> xr.DataArray:
     return ((seg <= limit) & (features["segment_length_km"] > 0)).transpose("record", "segment")
 
 
+def _excess_distance(t: pd.DataFrame, start_km: np.ndarray, end_km: np.ndarray,
+                     distance_km: np.ndarray) -> tuple[np.ndarray, dict]:
+    """excess_distance (record, segment) and attrs naming the records whose longest run was not
+    recorded (column absent or NaN): those get the feature's expectation under the training
+    population (module docstring)."""
+    longest = t["longest_run_km"].to_numpy(float) if "longest_run_km" in t \
+        else np.full(len(t), np.nan)
+    missing = np.isnan(longest)
+    excess = excess_distance_units(start_km, end_km, np.where(missing, 0.0, longest))
+    if not missing.any():
+        return excess, {"longest_run_missing_records": 0}
+    population = load_training_population()
+    mean, sd = population.longest_run_km(distance_km[missing])
+    excess[missing] = expected_excess_distance_units(start_km[missing], end_km[missing], mean, sd)
+    return excess, {
+        "longest_run_missing_records": int(missing.sum()),
+        "longest_run_missing_record_index": np.flatnonzero(missing),
+        "longest_run_treatment": (
+            f"{int(missing.sum())} record(s) without longest_run_km: excess distance is their "
+            f"expected value under the {population.describe()} (sha256 "
+            f"{population.sha256[:12]}); regression calibration, which understates their "
+            "hazard's convexity slightly (Jensen)"),
+    }
+
+
 def _wbgt_c(t: pd.DataFrame) -> np.ndarray:
     wbgt = t["wbgt_c"].to_numpy(float) if "wbgt_c" in t else np.full(len(t), np.nan)
     if "temp_c" in t and "rh_pct" in t:
@@ -223,31 +278,78 @@ def _wbgt_c(t: pd.DataFrame) -> np.ndarray:
 
 
 def _elapsed_at_segment_ends(
-    records: RaceRecords, end_km: np.ndarray, reached: np.ndarray, race_time: np.ndarray
-) -> np.ndarray:
-    """Elapsed time [s] at each segment end: from splits where given (linear between them),
-    otherwise even pacing over the distance reached; and whether each end's time was observed
-    (a split, or the finish or stop), both (record, segment)."""
-    elapsed = race_time[:, None] * end_km / reached[:, None]
+    records: RaceRecords, end_km: np.ndarray, reached: np.ndarray, race_time: np.ndarray,
+    on_ability_s: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Elapsed time [s] at each segment end, (record, segment), twice, and which ends count as
+    observed for the onset location:
+
+    - as timed: linear in km between the start, the timing marks (at any km, not only whole
+      ones) and the finish or stop; even pacing over the distance reached without marks;
+    - for the pace feature, in records with intermediate marks: the average speed of the last
+      mark at or before the end carried on, and `on_ability_s` (the ability's time) before the
+      first mark; never a later mark or the finish, which would bring a cramp's slowdown into
+      the pace before it (module docstring);
+    - observed: the finish or stop, and the whole-km end nearest each mark (its time is
+      interpolated from the marks: exact for a whole-km mark)."""
+    n_rec, n_seg = end_km.shape
+    rows = np.arange(n_rec)
     last = np.ceil(reached - 1e-9).astype(int)
-    observed_end = np.arange(1, end_km.shape[1] + 1) == last[:, None]
-    if records.splits is None or records.splits.empty:
-        return elapsed, observed_end
+    observed_end = np.arange(1, n_seg + 1) == last[:, None]
+    km, time_s, record = _intermediate_marks(records, reached)
+    n_marks = np.bincount(record, minlength=n_rec)
+    width = n_marks.max(initial=0) + 2
+    # anchors per record, increasing in km: (0, 0), each mark, (reached, race time), then pads
+    # past the distance reached, which no segment end looks up
+    anchor_km = reached[:, None] + 1.0 + np.arange(width)
+    anchor_s = np.broadcast_to(race_time[:, None], (n_rec, width)).copy()
+    anchor_km[:, 0], anchor_s[:, 0] = 0.0, 0.0
+    position = np.arange(len(record)) - np.searchsorted(record, record) + 1
+    anchor_km[record, position], anchor_s[record, position] = km, time_s
+    anchor_km[rows, n_marks + 1], anchor_s[rows, n_marks + 1] = reached, race_time
+    timed, before = _interp_rows(end_km, anchor_km, anchor_s)
+    mark_km, mark_s = anchor_km[rows[:, None], before], anchor_s[rows[:, None], before]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        carried = np.where(before > 0, mark_s * (end_km / mark_km), on_ability_s)
+    # the finish keeps its time: only the zero-length cells past it start there
+    for_pace = np.where((n_marks[:, None] > 0) & (end_km < reached[:, None]), carried, timed)
+    # nothing was timed past the distance reached: NaN (pace 0 in those zero-length cells), as
+    # the whole-km rule had it; records without marks keep their even-pacing values there
+    past = (n_marks[:, None] > 0) & (np.arange(1, n_seg + 1) > last[:, None])
+    timed[past], for_pace[past] = np.nan, np.nan
+    nearest_end = np.clip(np.rint(km).astype(int), 1, last[record])
+    observed_end[record, nearest_end - 1] = True
+    return timed, for_pace, observed_end
+
+
+def _intermediate_marks(records: RaceRecords, reached: np.ndarray):
+    """The timing marks strictly between the start and the distance reached (a mark at the
+    distance reached is the finish, race_time_s): km, elapsed [s] and record index, sorted by
+    record and km."""
+    s = records.splits
+    if s is None or s.empty:
+        return np.zeros(0), np.zeros(0), np.zeros(0, int)
     t = records.table
     key = pd.MultiIndex.from_arrays([t["runner_id"], t["race_id"]])
-    s = records.splits
     record = key.get_indexer(pd.MultiIndex.from_arrays([s["runner_id"], s["race_id"]]))
-    n_seg = end_km.shape[1]
-    # anchor points per record: (0, 0), each split, (reached, race_time)
-    points = np.full((len(t), n_seg + 1), np.nan)
-    points[:, 0] = 0.0
-    col = np.rint(s["km"].to_numpy(float)).astype(int)
-    inside = (col >= 1) & (col <= n_seg) & (s["km"].to_numpy(float) < reached[record])
-    points[record[inside], col[inside]] = s["elapsed_s"].to_numpy(float)[inside]
-    points[np.arange(len(t)), last] = race_time
-    observed_end |= np.isfinite(points[:, 1:])
-    has = np.zeros(len(t), bool)
-    has[record] = True
-    filled = pd.DataFrame(points[has]).interpolate(axis=1, limit_area="inside").to_numpy()
-    elapsed[has] = filled[:, 1:]
-    return np.where(end_km > 0, elapsed, np.nan), observed_end
+    km = s["km"].to_numpy(float)
+    time_s = s["elapsed_s"].to_numpy(float)
+    inside = (record >= 0) & (km > 0) & np.isfinite(time_s)
+    inside[inside] &= km[inside] < reached[record[inside]] - WHOLE_KM_TOLERANCE
+    order = np.lexsort((km[inside], record[inside]))
+    return km[inside][order], time_s[inside][order], record[inside][order]
+
+
+def _interp_rows(x: np.ndarray, xp: np.ndarray, fp: np.ndarray):
+    """np.interp row by row, vectorised: x (record, m) within each row's [xp[:, 0], xp[:, -1]],
+    xp (record, k) increasing along each row, fp (record, k); also the index of the last xp <=
+    x. The rows are laid end to end on one axis (row r shifted by r x span) so that one
+    searchsorted finds every bracket."""
+    n, k = xp.shape
+    span = float(xp.max()) + 1.0
+    shift = np.arange(n)[:, None] * span
+    flat = np.searchsorted((xp + shift).ravel(), (x + shift).ravel(), side="right")
+    j = np.clip(flat.reshape(x.shape) - 1 - np.arange(n)[:, None] * k, 0, k - 2)
+    rows = np.arange(n)[:, None]
+    x0, x1, f0, f1 = xp[rows, j], xp[rows, j + 1], fp[rows, j], fp[rows, j + 1]
+    return f0 + (x - x0) / (x1 - x0) * (f1 - f0), j

@@ -86,6 +86,20 @@ def excess_distance_units(start_km, end_km, longest_run_km):
     return np.maximum(0.0, mid - np.asarray(longest_run_km, float)[:, None]) / EXCESS_UNIT_KM
 
 
+def expected_excess_distance_units(start_km, end_km, longest_run_mean_km, longest_run_sd_km):
+    """`excess_distance_units` averaged over a longest run ~ Normal(mean, sd) [km], one mean and
+    SD per record: E max(0, m - L) = (m - mean) Phi(z) + sd phi(z), z = (m - mean) / sd, at each
+    segment's midpoint m [10 km units], (record, segment)."""
+    from scipy.special import ndtr
+
+    mid = 0.5 * (start_km + end_km)
+    mean = np.asarray(longest_run_mean_km, float)[:, None]
+    sd = np.asarray(longest_run_sd_km, float)[:, None]
+    z = (mid - mean) / sd
+    density = np.exp(-0.5 * z**2) / np.sqrt(2.0 * np.pi)
+    return ((mid - mean) * ndtr(z) + sd * density) / EXCESS_UNIT_KM
+
+
 def log_distance_10km(start_km, end_km):
     """The baseline's shape term ln(segment midpoint km / 10 km)."""
     mid = np.maximum(0.5 * (start_km + end_km), 0.05)
@@ -117,6 +131,10 @@ def log_ck_from_damage(damage):
 
 # --- outcomes of a runner-race ---------------------------------------------------------------
 NO_CRAMP, ONSET_KNOWN, ONSET_UNKNOWN = 0, 1, 2
+#: what the model predicts, said by every fit and report (docs/study_data.md: studies that also
+#: count cramps after the finish)
+OUTCOME_DEFINITION = ("a first cramp during the race (cramped = 1); a cramp only after the "
+                      "finish (cramp_after_finish = 1) counts as no cramp during the race")
 
 
 # --- quadrature over the unknown runner (and race-day) effect and unmeasured CK --------------

@@ -16,6 +16,7 @@ from model.hazard.specification import (
     FACTORS,
     ONSET_KNOWN,
     ONSET_UNKNOWN,
+    OUTCOME_DEFINITION,
 )
 from model.inference.compiled import compiled_for
 from model.inference.diagnostics import SamplerSettings, diagnose, second_attempt
@@ -88,6 +89,7 @@ def fit(
                 "target_accept": settings.target_accept,
                 "sampler_attempts": ATTEMPT_SEPARATOR.join(attempts),
                 "likelihood_backend": backend,
+                "outcome_definition": OUTCOME_DEFINITION,
                 "chains": chains,
                 "sampler": f"nutpie NUTS ({adaptation} mass matrix adaptation)",
                 "n_records": int(features.sizes["record"]),
@@ -100,6 +102,8 @@ def fit(
                 "n_onset_unknown": int((outcome == ONSET_UNKNOWN).sum()),
                 "n_onset_located_by_splits": int(onset_windows(features)[0].sum()),
                 **{k: v for k, v in features.attrs.items() if k.startswith(("onset_", "split_"))},
+                **{k: features.attrs[k] for k in ("longest_run_missing_records",
+                                                  "longest_run_treatment") if k in features.attrs},
             },
         )
     )
