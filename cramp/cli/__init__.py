@@ -9,7 +9,7 @@ failure; 3 `fit --strict` when the convergence diagnostics fail.
 from __future__ import annotations
 
 # the command modules register their commands on `app` (in the order `--help` lists them)
-from cramp.cli import data, plan, priors, scenario, training, web  # noqa: F401
+from cramp.cli import data, plan, priors, sbc, scenario, training, web  # noqa: F401
 from cramp.cli.app import app
 
 

@@ -49,6 +49,11 @@ def compiled_for(model: pm.Model, priors: Priors):
     return compiled, False
 
 
+def cached_structures() -> frozenset[tuple]:
+    """The structure keys compiled in this process (a caller can tell whether a fit compiled)."""
+    return frozenset(_cache)
+
+
 def clear() -> None:
     """Forget every compiled model (tests compare a fresh compile with a reused one)."""
     _cache.clear()

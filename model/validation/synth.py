@@ -188,7 +188,8 @@ def synthesize(
         float(params["ck_log_sd"]),
         float(params["ck_taper_effect"]),
     )
-    ck = np.exp(log_ck).round(1)
+    # rounded as a lab reports it, but never to 0 U/L (a prior-tail draw would give ln 0)
+    ck = np.maximum(np.exp(log_ck).round(1), 0.1)
     features = field_features(field, damage_units(ck))
     extra = xr.DataArray(
         float(params["runner_sd"]) * field.z_runner[field.runner_index]
