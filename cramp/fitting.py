@@ -32,7 +32,7 @@ def fit(records: RaceRecords | Source, *, splits: Source | None = None,
         priors: Priors | str | Path | None = None, draws: int = 1000, tune: int = 1000,
         chains: int = 2, seed: int = 0, adaptation: str = "auto",
         target_accept: float | None = None, extend: bool = True, backend: str = "numba",
-        progress: bool = False,
+        progress: bool = False, reuse_compiled: bool = False,
         exclude_evidence: str | list[str] | tuple[str, ...] | None = None) -> Fit:
     """Fit the hazard model to race records and return the `Fit`.
 
@@ -46,10 +46,12 @@ def fit(records: RaceRecords | Source, *, splits: Source | None = None,
     draws, smaller steps for divergences); `Fit.attrs["sampler_attempts"]` says what was done
     and `Fit.advice()` what to try if it still fails. `backend`: "numba" (the compiled kernel,
     fast) or "reference" (the plain PyTensor definition with automatic gradients).
-    `exclude_evidence`: evidence ids (e.g. ["E2"]) left out of the priors, for a study that
-    re-analyses one of the cohorts they rest on (`Priors.without`; recorded in the fit's attrs
-    as `excluded_evidence`). The fit's attrs also keep what the data cannot tell
-    (`Fit.identification`)."""
+    `reuse_compiled`: keep the compiled model for later fits of data with the same structure in
+    this process, and use one kept earlier (its first compile takes about twice as long, later
+    ones none: for many fits of one design). `exclude_evidence`: evidence ids (e.g. ["E2"]) left
+    out of the priors, for a study that re-analyses one of the cohorts they rest on
+    (`Priors.without`; recorded in the fit's attrs as `excluded_evidence`). The fit's attrs also
+    keep what the data cannot tell (`Fit.identification`)."""
     from model.hazard.features import build_features
     from model.inference.fit import ADAPTATIONS
     from model.inference.fit import fit as sample
@@ -74,7 +76,7 @@ def fit(records: RaceRecords | Source, *, splits: Source | None = None,
     tree = sample(features, p, draws=draws, tune=tune, chains=chains, seed=seed,
                   progress=progress, adaptation=adaptation, target_accept=target_accept,
                   extend=extend, backend=backend, data_sha256=records.sha256,
-                  data_source=records.source)
+                  data_source=records.source, reusable=reuse_compiled)
     table = identification.identification_table(
         posterior_params(tree, stacked=False), p, identification.structural_reasons(features))
     tree.attrs.update({"excluded_evidence": ",".join(p.excluded),

@@ -12,7 +12,7 @@ from model.hazard.features import build_features
 from model.inference import compiled
 from model.inference.hazard_model import build_model
 
-FIT = {"draws": 60, "tune": 60, "seed": 5, "extend": False}
+FIT = {"draws": 60, "tune": 60, "seed": 5, "extend": False, "reuse_compiled": True}
 
 
 def cohort(seed: int, runners: int = 300):
@@ -26,7 +26,7 @@ def priors():
 
 
 def test_the_structure_key_says_what_a_compiled_model_depends_on(priors):
-    first, second = (build_model(build_features(cohort(s)), priors) for s in (1, 2))
+    first, second = (build_model(build_features(cohort(s)), priors, reusable=True) for s in (1, 2))
     assert first.cramp_structure == second.cramp_structure  # other data, the same structure
     key = compiled.structure_key(first, priors)
     assert key == compiled.structure_key(second, priors)
@@ -34,7 +34,7 @@ def test_the_structure_key_says_what_a_compiled_model_depends_on(priors):
     assert compiled.structure_key(first, other) != key
     table = cohort(1).table
     one_race = table[table["race_id"] == table["race_id"].iloc[0]]  # another number of races
-    model = build_model(build_features(cramp.load_records(one_race)), priors)
+    model = build_model(build_features(cramp.load_records(one_race)), priors, reusable=True)
     assert compiled.structure_key(model, priors) != key
 
 
@@ -42,7 +42,7 @@ def test_a_reused_model_samples_what_a_fresh_compile_samples():
     compiled.clear()
     cramp.fit(cohort(1), **FIT)  # compiles; the next fit has other data, other sizes
     second = cohort(2, runners=250)
-    model = build_model(build_features(second), load_priors())
+    model = build_model(build_features(second), load_priors(), reusable=True)
     assert compiled.compiled_for(model, load_priors())[1] is True  # reused, not compiled
     reused = cramp.fit(second, **FIT).posterior["posterior"]
     compiled.clear()

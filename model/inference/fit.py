@@ -40,6 +40,7 @@ def fit(
     target_accept: float | None = None,
     extend: bool = True,
     backend: str = "numba",
+    reusable: bool = False,
 ) -> xr.DataTree:
     """Sample the posterior; returns a DataTree (posterior, sample_stats) with provenance attrs.
 
@@ -48,10 +49,11 @@ def fit(
     a fit whose diagnostics fail is sampled once more with the settings of
     `diagnostics.second_attempt` (same compiled model, same seed); both attempts are recorded in
     the provenance (`sampler_attempts`). `backend`: the likelihood's implementation
-    (hazard_model.BACKENDS). A model compiled earlier in this process for data of the same
-    structure is reused with these data (model/inference/compiled.py)."""
+    (hazard_model.BACKENDS). `reusable`: compile the model so that later fits of data with the
+    same structure in this process reuse it (model/inference/compiled.py; the first compile
+    takes about twice as long, later ones none), and reuse one compiled so earlier."""
     adaptation = choose_adaptation(features.sizes["record"], adaptation)
-    model = build_model(features, priors, backend=backend)
+    model = build_model(features, priors, backend=backend, reusable=reusable)
     compiled, _ = compiled_for(model, priors)
     settings = SamplerSettings(draws, tune) if target_accept is None else SamplerSettings(
         draws, tune, target_accept)

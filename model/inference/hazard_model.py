@@ -58,14 +58,7 @@ from model.hazard.specification import (
 )
 from model.inference.likelihood import KernelData, hazard_loglik
 from model.inference.likelihood_reference import reference_loglik
-from model.inference.likelihood_stages import (
-    LOCATED,
-    MEASURED,
-    N_CODES,
-    N_GROUPS,
-    SOLO,
-    UNMEASURED,
-)
+from model.inference.likelihood_stages import LOCATED, MEASURED, N_CODES, N_GROUPS, SOLO, UNMEASURED
 
 N_NODES_RUNNER = FIT_QUADRATURE.effect_nodes
 N_NODES_DAMAGE = FIT_QUADRATURE.damage_nodes
@@ -209,21 +202,23 @@ def build_model(
     n_nodes_runner: int = N_NODES_RUNNER,
     n_nodes_damage: int = N_NODES_DAMAGE,
     backend: str = "numba",
+    reusable: bool = False,
 ) -> pm.Model:
     """The PyMC model of the cramp hazard for these features, with literature priors.
 
     `backend`: the likelihood's implementation, "numba" (the compiled kernel with its
     hand-derived gradient, fast) or "reference" (the plain PyTensor definition with automatic
-    gradients, model/inference/likelihood_reference.py)."""
+    gradients, model/inference/likelihood_reference.py). `reusable` (numba only): the compiled
+    model serves later data of the same structure (model/inference/compiled.py)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     d = prepare(features)
     arrays = graph_data(d, n_nodes_runner, n_nodes_damage)
-    # numba reads the data as shared variables, not constants: the graph is then the same for any
-    # data of this structure and its compiled model is reused (model/inference/compiled.py); the
-    # reference backend indexes its arrays with numpy, so it keeps them as constants.
+    # reusable: shared data, the same graph for any data of this structure; else constants,
+    # folded into fewer ops (a one-off compile in half the time); the reference needs constants
+    reusable = reusable and backend == "numba"
     data = ({name: pytensor.shared(value, name=name) for name, value in arrays.items()}
-            if backend == "numba" else arrays)
+            if reusable else arrays)
     coords = {"factor": list(FACTORS), "race": features["race"].to_numpy().tolist()}
     with pm.Model(coords=coords) as model:
         beta = pm.Normal(
@@ -247,7 +242,8 @@ def build_model(
         # initial point does not depend on the data); the literature prior sits on the intercept
         # at the reference runner, an exact shift of it, added as a Potential.
         intercept_centred = data["initial_intercept"] + pm.Flat("intercept_offset")
-        shift = pt.dot(beta, data["factor_centres"]) + shape_k * data["shape_centre"]
+        # an elementwise sum, not pt.dot: numba's dot adds seconds to every compile
+        shift = (beta * data["factor_centres"]).sum() + shape_k * data["shape_centre"]
         log_h10 = pm.Deterministic("log_hazard_per_km", intercept_centred - shift)
         # the baseline pair's prior is bivariate normal: log_h10 given the shape
         base, shape = priors["log_hazard_per_km"], priors["distance_shape"]
@@ -269,8 +265,8 @@ def build_model(
         loglik = hazard_loglik if backend == "numba" else reference_loglik
         pm.Potential("loglik", loglik(const, b_cell, params, kernel))
     model.cramp_graph_data = arrays  # swapped into a compiled model of the same structure
-    model.cramp_structure = (backend, n_nodes_runner, n_nodes_damage, tuple(d.cell_names),
-                             tuple(d.record_names), d.n_race)
+    model.cramp_structure = (reusable, backend, n_nodes_runner, n_nodes_damage,
+                             tuple(d.cell_names), tuple(d.record_names), d.n_race)
     model.cramp_data = d  # kept for diagnostics and predictions
     return model
 

@@ -167,15 +167,15 @@ def replicate(design: SbcDesign, index: int, base_seed: int, priors: Priors,
     synth_truth["beta"] = {f: truth[f"beta[{f}]"] for f in FACTORS}
     records, splits = design_cohort(design, cohort_seed, synth_truth, synthesize)
     zero_ck = int((records["ck_pre_u_per_l"] <= 0).sum())
-    if zero_ck:  # the generator rounds CK to 0.1 U/L: a tail draw can round to 0
+    if zero_ck:  # kept as a guard: the generator no longer rounds a CK to 0 U/L
         return failed_result(index, truth, f"{zero_ck} pre-race CK rounded to 0 U/L")
     features = build_features(RaceRecords(records, splits, f"sbc:{design.name}:{index}", ""))
-    # the compile cache has no public "was it reused" from fit(): a key that appears is a compile
+    # a structure key that appears in the cache is a compile; one already there, a reuse
     keys_before = compiled_models.cached_structures()
     start = time.perf_counter()
     try:
         tree = fit(features, priors, draws=settings.draws, tune=settings.tune,
-                   chains=settings.chains, seed=fit_seed)
+                   chains=settings.chains, seed=fit_seed, reusable=True)
     except RuntimeError as exc:  # nutpie: no finite starting point
         return failed_result(index, truth, f"fit failed: {str(exc).splitlines()[0]}")
     seconds = time.perf_counter() - start
