@@ -316,3 +316,18 @@ def test_check_with_a_bad_map_exits_2_naming_the_map_and_key(study):
     assert result.exit_code == 2 and "Traceback" not in result.output
     assert f"{tmp / 'map.toml'}: records.\"Event\": unknown target column 'race'" in \
         result.stderr
+
+
+def test_the_study_is_fitted_with_the_documented_command(study):
+    """`cramp fit cohort.csv --columns map.toml`: the study's own file through its map, the
+    outcome definition and the studies the priors rest on said, one race flagged as such."""
+    tmp, _ = study
+    result = CliRunner().invoke(app, ["fit", str(tmp / "cohort.csv"), "--columns",
+                                      str(tmp / "map.toml"), "--draws", "150", "--tune", "150",
+                                      "--out", str(tmp / "fit.nc")])
+    assert result.exit_code == 0, result.output
+    assert "outcome: a first cramp during the race" in result.stdout
+    assert "E2" in result.output and "--exclude-evidence" in result.output
+    assert "race_sd" in result.stdout and "one race" in result.stdout
+    fit = cramp.Fit.load(tmp / "fit.nc")
+    assert fit.attrs["n_records"] == N and "during the race" in fit.attrs["outcome_definition"]
