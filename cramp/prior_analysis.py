@@ -4,7 +4,6 @@ much each factor's prior moves that (sensitivity)."""
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +14,12 @@ from model.conventions import INTERVAL_PROB
 from model.errors import InputError
 from model.evidence.priors import Priors, load_priors
 from model.hazard.specification import FACTORS
-from model.provenance import check_writable, provenance_attrs, provenance_frame, write_atomic
+from model.output_claim import OutputClaim
+from model.provenance import provenance_attrs, provenance_frame
+
+DEFAULT_FOLDER = "results/prior_check"
+OUTPUT_FILES = {"nc": "prior_predictive.nc", "png": "prior_predictive.png",
+                "manifest": "provenance.json"}
 
 
 def evidence(priors: Priors | str | Path | None = None) -> pd.DataFrame:
@@ -59,20 +63,36 @@ class PriorCheck:
     def provenance(self) -> pd.DataFrame:
         return provenance_frame(self.dataset.attrs)
 
-    def save(self, folder: str | Path = "results/prior_check", *, force: bool = False
-             ) -> dict[str, Path]:
-        """prior_predictive.nc (with provenance) and prior_predictive.png, atomically."""
-        from model.plots import plot_prior_predictive
+    @staticmethod
+    def claim_output(folder: str | Path = DEFAULT_FOLDER, *, force: bool = False) -> OutputClaim:
+        """An exclusive claim on the output folder, taken before the work (as
+        `Scenario.claim_output`): a second run on it is refused at once, an existing one
+        without `force`."""
+        return OutputClaim(Path(folder), force=force, folder=True,
+                           names=tuple(OUTPUT_FILES.values()))
 
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        paths = {"nc": folder / "prior_predictive.nc", "png": folder / "prior_predictive.png"}
-        for path in paths.values():
-            check_writable(path, force)
-        put = functools.partial(write_atomic, force=force)
-        put(paths["nc"], lambda tmp: self.dataset.to_netcdf(tmp, engine="h5netcdf"))
-        put(paths["png"], lambda tmp: plot_prior_predictive(self.dataset, tmp))
-        return paths
+    def save(self, folder: str | Path = DEFAULT_FOLDER, *, force: bool = False,
+             claim: OutputClaim | None = None) -> dict[str, Path]:
+        """prior_predictive.nc (with provenance), prior_predictive.png and provenance.json (the
+        run's id, each file's sha256) as one set renamed into place; `claim`: one taken before
+        the work with `PriorCheck.claim_output`."""
+        from cramp.result_files import png_bytes, with_manifest
+        from model.plots import plot_prior_predictive
+        from model.provenance import run_id
+
+        rid = run_id(self.dataset.attrs)
+        dataset = self.dataset.copy(deep=False)
+        dataset.attrs = {**self.dataset.attrs, "run_id": rid}
+        files = with_manifest({
+            OUTPUT_FILES["nc"]: bytes(dataset.to_netcdf(engine="h5netcdf")),
+            OUTPUT_FILES["png"]: png_bytes(lambda f: plot_prior_predictive(self.dataset, f), rid),
+        }, rid, self.dataset.attrs)
+        if claim is not None:
+            paths = claim.commit_folder(files, rid)
+        else:
+            with self.claim_output(folder, force=force) as own:
+                paths = own.commit_folder(files, rid)
+        return {key: paths[name] for key, name in OUTPUT_FILES.items()}
 
 
 def prior_check(priors: Priors | str | Path | None = None, *, runners: int = 1000,

@@ -56,6 +56,16 @@ def test_prior_check_command_writes_outputs_and_json(tmp_path):
     assert payload["figures"]["interval_prob"] == 0.9
     assert {"E15", "E16", "E3"} <= {r["study"] for r in rows if r["use"] == "likelihood"}
     assert (tmp_path / "pc" / "prior_predictive.png").stat().st_size > 10_000
+    # one set under one run id, and a second run on the folder is refused before the work
+    manifest = json.loads((tmp_path / "pc" / "provenance.json").read_text())
+    assert set(manifest["files"]) == {"prior_predictive.nc", "prior_predictive.png"}
+    from cramp.prior_analysis import PriorCheck
+
+    with PriorCheck.claim_output(tmp_path / "other"):
+        second = subprocess.run([sys.executable, "-m", "cramp.cli", "prior-check", "--out",
+                                 str(tmp_path / "other")], capture_output=True, text=True,
+                                cwd=tmp_path, timeout=120)
+    assert second.returncode == 2 and "in use by another run" in second.stderr
 
 
 def test_prediction_for_new_runners_matches_monte_carlo():

@@ -62,8 +62,8 @@ def check(
             f"{km:g} km" + ("" if c == s.n_with_splits else f" [{c}]")
             for km, c in s.mark_km.items()) + ")"
         say(out, f"splits: {s.n_with_splits} of {s.n_records} records have {marks}{at}: "
-            "the pace so far is known at each mark; after the last mark that pace is carried "
-            "on, and the finish time times the end")
+            "the pace so far is known at each mark and carried on to the next (on ability "
+            "before the first); the finish time is not used for pace")
     for note in records.notes:
         say(out, f"note: {note}")
 
@@ -222,11 +222,13 @@ def prior_check(
     for a typical marathon and 56 km ultra field (no data needed), and each published figure
     next to the prior's prediction for that study's field."""
     import cramp
+    from cramp.prior_analysis import PriorCheck
     from model.conventions import INTERVAL_KIND, INTERVAL_PROB
 
     priors = cramp.load_priors(priors_path, exclude_evidence=exclude_evidence)
-    check = cramp.prior_check(priors, runners=runners, draws=draws, seed=seed)
-    paths = check.save(out_dir, force=force)
+    with PriorCheck.claim_output(out_dir, force=force) as claim:  # before the work
+        check = cramp.prior_check(priors, runners=runners, draws=draws, seed=seed)
+        paths = check.save(claim=claim)
     nc_path, png_path = paths["nc"], paths["png"]
     summary = check.summary()
     if as_json:
