@@ -11,10 +11,10 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import log_rate_by_hand
 from scipy.stats import norm
 
 from model.hazard.forward import prior_draws
-from model.hazard.specification import FACTORS
 from scenarios.course import Segments, plan_race
 from scenarios.population import runner_block
 from scenarios.simulate import race_day_z, simulate
@@ -69,18 +69,7 @@ def known_log_rate(scenario, p: xr.Dataset) -> tuple[np.ndarray, np.ndarray]:
     z_effect, from design.md's definitions (not the simulator's matrices)."""
     block = runner_block(scenario.runners, scenario.seed, 0)
     race = plan_race(scenario, scenario.plan(), block)
-    seg = Segments.of(scenario.course)
-    b = {f: float(p["beta"].sel(factor=f)) for f in FACTORS}
-    log_ck = (float(p["ck_log_mean"]) + float(p["ck_taper_effect"]) * (block.taper_days - 7) / 7
-              + float(p["ck_log_sd"]) * block.z_ck)
-    damage = (log_ck - np.log(70)) / np.log(2)
-    mid = 0.5 * (seg.start_km + seg.end_km)
-    eta = (float(p["log_hazard_per_km"]) + float(p["distance_shape"]) * np.log(mid / 10)
-           + np.log(seg.length_km))[:, None] + (
-        b["relative_pace"] * race.cell_x[0] + b["excess_distance"] * race.cell_x[1]
-        + b["heat"] * race.cell_x[2]) + (
-        b["muscle_damage"] * damage + b["taper"] * (block.taper_days - 7) / 7
-        + b["cramp_history"] * block.cramp_history)[None, :]
+    eta = log_rate_by_hand(p, block, race, Segments.of(scenario.course))
     return eta, block.z_effect
 
 

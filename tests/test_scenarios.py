@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 import xarray as xr
+from conftest import log_rate_by_hand
 
 from model.errors import InputError
 from model.hazard.features import features_dataset
@@ -211,22 +212,10 @@ def test_simulator_matches_coin_flips_within_monte_carlo_error(priors):
     replicates = 400
     for i in range(3):
         p = params.isel(draw=i)
-        b = {f: float(p["beta"].sel(factor=f)) for f in FACTORS}
-        # written out from design.md's definitions, independently of the simulator's matrices
-        log_ck = (float(p["ck_log_mean"]) + float(p["ck_taper_effect"]) * (block.taper_days - 7) / 7
-                  + float(p["ck_log_sd"]) * block.z_ck)
-        damage = np.where(np.isfinite(block.ck_pre_u_per_l), np.log2(block.ck_pre_u_per_l / 70),
-                          (log_ck - np.log(70)) / np.log(2))
         # a field races on one day: the draw's race-day effect is shared by every runner
         effect = (float(p["runner_sd"]) * block.z_effect
                   + float(p["race_sd"]) * float(result["race_day_z"][i]))
-        mid = 0.5 * (seg.start_km + seg.end_km)
-        eta = (float(p["log_hazard_per_km"]) + float(p["distance_shape"]) * np.log(mid / 10)
-               + np.log(seg.length_km))[:, None] + (
-            b["relative_pace"] * race.cell_x[0] + b["excess_distance"] * race.cell_x[1]
-            + b["heat"] * race.cell_x[2]) + (
-            b["muscle_damage"] * damage + b["taper"] * (block.taper_days - 7) / 7
-            + b["cramp_history"] * block.cramp_history + effect)[None, :]
+        eta = log_rate_by_hand(p, block, race, seg) + effect[None, :]
         h = -np.expm1(-np.exp(eta))  # per-segment probability of a first cramp
         flips = rng.random((replicates, *h.shape)) < h[None]
         cramped = flips.any(axis=1)
