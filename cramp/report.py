@@ -7,11 +7,13 @@ import ast
 import json
 import os
 import tempfile
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
+from cramp.result_files import IPYNB_RUN_ID_KEY, html_with_run_id
 from model.errors import InputError
-from model.output_claim import OutputClaim
+from model.output_claim import OutputSetClaim
+from model.outputs import set_manifest_path
 from model.provenance import git_commit, package_versions, run_id
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -73,9 +75,10 @@ def notebook_parameters(path: Path, *, with_help: bool = False) -> dict:
 def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: bool = False,
                progress: bool = False, show_code: bool = False) -> Path:
     """Execute the notebook with `parameters` and write `<out_dir>/<name>.html` (and the executed
-    .ipynb next to it). Unknown parameter names are an InputError. The HTML leaves out the code
-    cells unless `show_code`: a reader wants the text, tables and plots. Both files are claimed
-    before the notebook runs (model/output_claim.py) and written whole."""
+    .ipynb next to it, and `<name>.provenance.json` listing both). Unknown parameter names are
+    an InputError. The HTML leaves out the code cells unless `show_code`: a reader wants the
+    text, tables and plots. The files are claimed before the notebook runs and written as one
+    set (model/output_claim.OutputSetClaim), each carrying the run's id."""
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -87,16 +90,20 @@ def run_report(notebook: str | Path, parameters: dict, out_dir: Path, *, force: 
                          f"(the notebook's parameters: {', '.join(known)})")
     html_path, ipynb_path = out_dir / f"{path.stem}.html", out_dir / f"{path.stem}.ipynb"
     # both files claimed before the notebook runs: a second report into the same place is
-    # refused at once (not overwritten at the end), a read-only place found before the work
-    with ExitStack() as claims:
-        html_claim, ipynb_claim = (claims.enter_context(OutputClaim(target, force=force))
-                                   for target in (html_path, ipynb_path))
+    # refused at once (not overwritten at the end), a read-only place found before the work;
+    # the pair shares a manifest, so a run killed between its two renames leaves a set that
+    # the next run reports as incomplete
+    provenance = {"notebook": path.name, "parameters": parameters, "show_code": show_code,
+                  "git_commit": git_commit(), "packages": package_versions()}
+    with OutputSetClaim((html_path, ipynb_path), set_manifest_path(html_path),
+                        force=force) as claim:
         result = _execute(path, parameters, known, progress)
+        rid = run_id({"notebook": path.name, **parameters, **package_versions()})
+        result.metadata[IPYNB_RUN_ID_KEY] = rid
         html, _ = HTMLExporter(exclude_input_prompt=True, exclude_output_prompt=True,
                                exclude_input=not show_code).from_notebook_node(result)
-        rid = run_id({"notebook": path.name, **parameters, **package_versions()})
-        ipynb_claim.commit_file(nbformat.writes(result).encode(), rid)
-        html_claim.commit_file(html.encode(), rid)
+        claim.commit({ipynb_path: nbformat.writes(result).encode(),
+                      html_path: html_with_run_id(html, rid).encode()}, rid, provenance)
     return html_path
 
 

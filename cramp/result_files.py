@@ -3,17 +3,20 @@
 text chunk `cramp_run_id`), course.csv (plain, so pandas reads it as is: its sha256 is listed in
 provenance.json) and provenance.json (the run's id and provenance, and each file's sha256 and
 size); a plan's (cramp/planning.py) likewise. Built in memory before anything is written, so a
-failure here touches no output."""
+failure here touches no output. A report marks its HTML with a ``<meta name="cramp-run-id">`` and
+its notebook with a metadata key ``cramp_run_id``; a two-file set's manifest is described in
+model/outputs.py."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
+import re
 import struct
 import zlib
 from typing import TYPE_CHECKING
 
+from model.outputs import manifest_bytes
 from model.provenance import run_id as run_id_of
 
 if TYPE_CHECKING:
@@ -21,6 +24,8 @@ if TYPE_CHECKING:
 
 MANIFEST = "provenance.json"
 PNG_RUN_ID_KEY = "cramp_run_id"
+HTML_RUN_ID_META = "cramp-run-id"
+IPYNB_RUN_ID_KEY = "cramp_run_id"  # in the notebook's metadata
 
 
 def png_with_text(png: bytes, key: str, value: str) -> bytes:
@@ -78,9 +83,21 @@ def png_bytes(draw, run_id: str) -> bytes:
 def with_manifest(files: dict[str, bytes], run_id: str, provenance: dict) -> dict[str, bytes]:
     """`files` plus provenance.json: the run's id, its provenance, and each file's sha256 and
     size, so a file can be matched to the run that wrote it."""
-    manifest = {"run_id": run_id,
-                "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-                          for name, data in files.items()},
-                "provenance": dict(provenance)}
-    return {**files, MANIFEST: json.dumps(manifest, indent=2, default=str).encode()}
+    return {**files, MANIFEST: manifest_bytes(files, run_id, provenance)}
+
+
+def html_with_run_id(html: str, run_id: str) -> str:
+    """`html` with ``<meta name="cramp-run-id" content=...>`` as the first element of its head
+    (the page looks the same)."""
+    meta = f'<meta name="{HTML_RUN_ID_META}" content="{run_id}">'
+    match = re.search(r"<head[^>]*>", html, flags=re.IGNORECASE)
+    if match is None:  # no head: a meta before the content is still read as one
+        return meta + "\n" + html
+    return html[:match.end()] + "\n" + meta + html[match.end():]
+
+
+def html_run_id(html: str) -> str | None:
+    """The run id `html_with_run_id` put in `html`, or None."""
+    found = re.search(rf'<meta name="{HTML_RUN_ID_META}" content="([^"]*)">', html)
+    return found.group(1) if found else None
 

@@ -1,5 +1,6 @@
-"""An exclusive claim on one output, taken before the work and committed whole after it (the
-protocol is described in model/outputs.py)."""
+"""An exclusive claim on one output (a file or a folder), or on a set of files written together
+with their manifest, taken before the work and committed whole after it (the protocol is
+described in model/outputs.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ from model.outputs import (
     OutputError,
     clean_leftovers,
     exchange,
+    exists_message,
     free_bytes,
     fsync_path,
+    incomplete_set_message,
     keep_elsewhere,
+    manifest_bytes,
     mb,
     remove_path,
+    set_problems,
     temp_name,
     write_bytes_synced,
 )
@@ -117,9 +122,9 @@ class OutputClaim:
                                   f"({shown}); the outputs are written as a whole folder: "
                                   "choose a new or empty folder")
             if entries and not self.force:
-                raise OutputError(f"{target}: already exists (use --force to overwrite)")
+                raise OutputError(exists_message(target))
         elif target.exists() and not self.force:
-            raise OutputError(f"{target}: already exists (use --force to overwrite)")
+            raise OutputError(exists_message(target))
 
     def commit_folder(self, files: dict[str, bytes], run_id: str) -> dict[str, Path]:
         """Write `files` (name -> content) into the temporary folder, then put it in place of
@@ -137,8 +142,10 @@ class OutputClaim:
         self.tmp = None
         return {name: self.target / name for name in files}
 
-    def commit_file(self, data: bytes, run_id: str) -> Path:
-        """Write `data` to the claimed file through its temporary sibling."""
+    def commit_file(self, data: bytes, run_id: str, *, keep: dict[str, bytes] | None = None
+                    ) -> Path:
+        """Write `data` to the claimed file through its temporary sibling. On failure `keep`
+        (name -> content; default this file) is kept elsewhere (OutputError says where)."""
         if self.folder or self.tmp is None:
             raise RuntimeError("commit_file needs a claimed file")
         try:
@@ -151,7 +158,7 @@ class OutputClaim:
                 self.tmp.unlink()
             fsync_path(self.target.parent, directory=True)
         except OSError as exc:
-            self._fail(exc, {self.target.name: data}, run_id)
+            self._fail(exc, keep or {self.target.name: data}, run_id)
         self.tmp = None
         return self.target
 
@@ -191,3 +198,66 @@ class OutputClaim:
                 os.unlink(self._lock_path)
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+class OutputSetClaim:
+    """This run's claim on files written together beside other outputs (e.g. a report's .html
+    and .ipynb): each file, and the set's `manifest`, claimed as OutputClaim claims one file,
+    then the set checked as a whole (model/outputs.py: manifest first, then the files). Use as
+    ``with OutputSetClaim(...) as claim: ...work...; claim.commit(files, run_id, provenance)``.
+
+    Without `force` an existing output is refused: a complete set (or a file with no manifest)
+    as "already exists", a set its manifest does not match as "incomplete set from an
+    interrupted run"; with `force` either is replaced whole. `need_bytes`: the set's size."""
+
+    def __init__(self, targets: tuple[Path, ...], manifest: Path, *, force: bool = False,
+                 need_bytes: int = 0):
+        self.targets = tuple(Path(t) for t in targets)
+        self.manifest = Path(manifest)
+        if self.manifest in self.targets or len(set(self.targets)) != len(self.targets):
+            raise OutputError(f"{self.manifest}: the outputs {', '.join(map(str, targets))} "
+                              "and their manifest need different names")
+        self.force, self.need_bytes = force, need_bytes
+        self._claims: list[OutputClaim] = []
+        self._stack = contextlib.ExitStack()
+
+    def __enter__(self) -> OutputSetClaim:
+        try:
+            for i, target in enumerate((self.manifest, *self.targets)):
+                # each file's own existence check is the set's, made below under all the locks
+                self._claims.append(self._stack.enter_context(OutputClaim(
+                    target, force=True, need_bytes=self.need_bytes if i == 0 else 0)))
+            self._check_existing()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stack.close()
+
+    def _check_existing(self) -> None:
+        if self.manifest.exists():
+            problems = set_problems(self.manifest)
+            if problems and not self.force:
+                raise OutputError(incomplete_set_message(self.manifest, problems))
+        existing = [t for t in (*self.targets, self.manifest) if t.exists()]
+        if existing and not self.force:
+            raise OutputError(exists_message(existing[0]))
+        for claim in self._claims:  # no-replace renames from here on unless forced
+            claim.force = self.force
+
+    def commit(self, files: dict[Path, bytes], run_id: str, provenance: dict) -> None:
+        """Write the manifest of `files` (target -> content; every target once), then the
+        files in the targets' order. On failure the whole set is kept elsewhere (OutputError
+        says where) and what was written tells on itself as incomplete."""
+        files = {Path(t): data for t, data in files.items()}
+        if set(files) != set(self.targets) or len(self._claims) != len(files) + 1:
+            raise RuntimeError("commit needs each claimed target once, inside the claim")
+        folder = self.manifest.parent
+        manifest = manifest_bytes({os.path.relpath(t, folder): files[t] for t in self.targets},
+                                  run_id, provenance)
+        keep = {self.manifest.name: manifest, **{t.name: data for t, data in files.items()}}
+        self._claims[0].commit_file(manifest, run_id, keep=keep)
+        for target, claim in zip(self.targets, self._claims[1:], strict=True):
+            claim.commit_file(files[target], run_id, keep=keep)

@@ -14,6 +14,17 @@ to ``.cramp-old-PID-XXXXXXXX-NAME`` first; a run that claims the name later rest
 folder if the new one never arrived, and removes temporaries whose process is gone. When the
 write fails (e.g. the disk filled up meanwhile), the work is kept in the system's temporary
 folder and the error says where.
+
+Files written together beside other outputs (a report's .html and .ipynb, synth's records and
+splits, a profile's scenario and plot) cannot be renamed into place in one step. Their set gets a
+manifest, ``<stem>.provenance.json`` (the run's id, its provenance, each file's sha256 and size,
+named relative to the manifest's folder), written FIRST, then the files one by one: the set is
+complete exactly when every file it lists is there and is the one listed, so a run killed
+between two renames, or before the first, leaves a set that tells on itself
+(``set_problems``) and is refused ("incomplete set from an interrupted run") until ``--force``
+writes it whole. A complete new set is never mistaken for a broken one (as it would be with the
+manifest written last and killed just before it), and a file with no manifest is a plain
+existing output (written by hand or by an older version), not an interrupted run.
 """
 
 from __future__ import annotations
@@ -21,6 +32,8 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import hashlib
+import json
 import os
 import secrets
 import shutil
@@ -30,6 +43,7 @@ from pathlib import Path
 from model.errors import InputError
 
 TMP_PREFIX, OLD_PREFIX, LOCK_SUFFIX = ".cramp-tmp-", ".cramp-old-", ".cramp-lock"
+SET_MANIFEST_SUFFIX = ".provenance.json"
 _RENAME_EXCHANGE = 2  # linux/fs.h
 _AT_FDCWD = -100
 
@@ -157,3 +171,62 @@ def free_bytes(folder: Path) -> int | None:
 
 def mb(n_bytes: float) -> str:
     return f"{n_bytes / 1e6:,.0f} MB" if n_bytes >= 1e6 else f"{n_bytes / 1e3:,.0f} kB"
+
+
+def manifest_bytes(files: dict[str, bytes], run_id: str, provenance: dict) -> bytes:
+    """An output set's manifest (provenance.json, or a set's <stem>.provenance.json): the run's
+    id, its provenance, and each file's sha256 and size, so a file can be matched to the run
+    that wrote it."""
+    manifest = {"run_id": run_id,
+                "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+                          for name, data in files.items()},
+                "provenance": dict(provenance)}
+    return json.dumps(manifest, indent=2, default=str).encode()
+
+
+def set_manifest_path(main: Path) -> Path:
+    """The manifest of the output set whose main file is `main` (d.csv -> d.provenance.json)."""
+    return main.with_name(main.stem + SET_MANIFEST_SUFFIX)
+
+
+def set_problems(manifest: Path) -> list[str]:
+    """What keeps the set `manifest` lists from being complete, one phrase per file (missing,
+    or not the file listed: its sha256 differs); [] for a complete set."""
+    try:
+        listed = json.loads(manifest.read_text())["files"]
+        expected = {name: meta["sha256"] for name, meta in listed.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return [f"{manifest.name} is not a readable manifest"]
+    problems = []
+    for name, sha256 in expected.items():
+        try:
+            with open(manifest.parent / name, "rb") as f:
+                found = hashlib.file_digest(f, "sha256").hexdigest()
+        except FileNotFoundError:
+            problems.append(f"{name} missing")
+            continue
+        except OSError as exc:
+            problems.append(f"{name} unreadable ({exc.strerror or exc})")
+            continue
+        if found != sha256:
+            problems.append(f"{name} is not the file listed")
+    return problems
+
+
+def exists_message(path: Path) -> str:
+    return f"{path}: already exists (use --force to overwrite)"
+
+
+def incomplete_set_message(manifest: Path, problems: list[str]) -> str:
+    return (f"{manifest}: incomplete set from an interrupted run ({'; '.join(problems)}); "
+            "rerun with --force")
+
+
+def check_output_set(manifest: Path) -> None:
+    """Raise OutputError (exit 2) when the set `manifest` lists is incomplete, for whatever
+    reads a set's files; no manifest is not an error (files written by hand or before
+    manifests)."""
+    if manifest.exists():
+        problems = set_problems(manifest)
+        if problems:
+            raise OutputError(incomplete_set_message(manifest, problems))

@@ -81,21 +81,27 @@ def synth(
     force: ForceOpt = False,
 ) -> None:
     """Write a synthetic cohort drawn from the model with known true coefficients, plus its
-    per-km splits (<out>_splits.csv)."""
+    per-km splits (<out>_splits.csv) and <out>.provenance.json listing both (with the truth)."""
     from model.hazard.specification import MARATHON_KM
-    from model.provenance import check_writable, write_atomic
+    from model.output_claim import OutputSetClaim
+    from model.outputs import set_manifest_path
+    from model.provenance import git_commit, package_versions, run_id
     from model.validation.synth import DEFAULT_TRUTH, synthesize
 
     if runners < 1:
         raise InputError(f"--runners must be >= 1, got {runners}")
     splits_path = out_path.with_name(out_path.stem + "_splits.csv")
-    for path in (out_path, splits_path):
-        check_writable(path, force)
-    records, splits = synthesize(
-        runners, seed, distances_km=tuple(distance_km or [MARATHON_KM]), n_races=races
-    )
-    write_atomic(out_path, lambda tmp: records.to_csv(tmp, index=False), force=force)
-    write_atomic(splits_path, lambda tmp: splits.to_csv(tmp, index=False), force=force)
+    distances_km = tuple(distance_km or [MARATHON_KM])
+    provenance = {"command": "synth", "runners": runners, "seed": seed,
+                  "distance_km": distances_km, "races": races, "truth": DEFAULT_TRUTH,
+                  "git_commit": git_commit(), "packages": package_versions()}
+    # a CSV has no place for the run id: the manifest's sha256 ties the two files together
+    with OutputSetClaim((out_path, splits_path), set_manifest_path(out_path),
+                        force=force) as claim:
+        records, splits = synthesize(runners, seed, distances_km=distances_km, n_races=races)
+        claim.commit({out_path: records.to_csv(index=False).encode(),
+                      splits_path: splits.to_csv(index=False).encode()},
+                     run_id(provenance), provenance)
     out.print(
         f"wrote {out_path} ({len(records)} records, {int(records['cramped'].sum())} cramps)"
         f" and {splits_path}; true coefficients: {json.dumps(DEFAULT_TRUTH['beta'])}"

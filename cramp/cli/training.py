@@ -39,10 +39,13 @@ def profile(
     weekly volume, taper, training load (Performance Manager Chart) and muscle-damage proxies."""
     import datetime as dt
 
+    from cramp.result_files import png_bytes
     from model.data.activities import read_training_log
     from model.data.training_load import runner_profile
+    from model.output_claim import OutputClaim, OutputSetClaim
+    from model.outputs import set_manifest_path
     from model.plots import plot_training_load
-    from model.provenance import check_writable, write_atomic
+    from model.provenance import package_versions, run_id
     from scenarios.template import scenario_with_runner
 
     try:
@@ -63,19 +66,29 @@ def profile(
         raise InputError(f"{folder}: no readable runs ({log.summary()})")
     p = runner_profile(log.activities, day, race_distance_km)
     plot = plot or Path("results/profiles") / f"{Path(folder).name}_{day}.png"
-    plot.parent.mkdir(parents=True, exist_ok=True)
-    targets = [plot, *([out_path] if out_path else [])]
-    for target in targets:
-        check_writable(target, force)
-    text = None
-    if out_path:
-        note = _profile_note(p, log)
-        text = (scenario_with_runner(scenario, p.runner_table(), race_distance_km, note)
-                if scenario else note + _runner_block(p.runner_table()))
-    print_profile(p, log)
-    write_atomic(plot, lambda tmp: plot_training_load(p, tmp), force=force)
-    if out_path is not None and text is not None:
-        write_atomic(out_path, lambda tmp: tmp.write_text(text), force=force)
+    targets = (plot, *([out_path] if out_path else []))
+    # with --out the two files are one set: a manifest beside --out lists both (the plot named
+    # relative to it), so a run killed between their renames leaves a set that tells on itself
+    claim = (OutputSetClaim(targets, set_manifest_path(out_path), force=force) if out_path
+             else OutputClaim(plot, force=force))
+    with claim:
+        text = None
+        if out_path:
+            note = _profile_note(p, log)
+            text = (scenario_with_runner(scenario, p.runner_table(), race_distance_km, note)
+                    if scenario else note + _runner_block(p.runner_table()))
+        print_profile(p, log)
+        provenance = {"command": "profile", "folder": str(folder), "race_date": str(day),
+                      "race_distance_km": race_distance_km, "tz": tz, "scenario": scenario,
+                      "runner": p.runner_table(), "log": log.summary(),
+                      "packages": package_versions()}
+        rid = run_id({**provenance, "text": text})
+        png = png_bytes(lambda file: plot_training_load(p, file), rid)
+        if isinstance(claim, OutputSetClaim):
+            marked = f"# run id {rid} (its files are listed in {claim.manifest.name})\n{text}"
+            claim.commit({plot: png, out_path: marked.encode()}, rid, provenance)
+        else:
+            claim.commit_file(png, rid)
     out.print(f"wrote {', '.join(str(t) for t in targets)}", highlight=False)
 
 
