@@ -85,6 +85,7 @@ def profile(
         rid = run_id({**provenance, "text": text})
         png = png_bytes(lambda file: plot_training_load(p, file), rid)
         if isinstance(claim, OutputSetClaim):
+            assert out_path is not None  # for the type checker: a set is claimed only with --out
             marked = f"# run id {rid} (its files are listed in {claim.manifest.name})\n{text}"
             claim.commit({plot: png, out_path: marked.encode()}, rid, provenance)
         else:
