@@ -27,6 +27,8 @@ from model.hazard.specification import (
     CK_REFERENCE_U_PER_L,
     LN2,
     LOG_CK_REFERENCE,
+    RECORD_FACTORS,
+    REGISTRY,
     excess_distance_units,
     heat_units,
     log_distance_10km,
@@ -36,9 +38,20 @@ from scenarios.interventions import Plan
 from scenarios.population import RunnerBlock
 from scenarios.scenario import Course, Scenario
 
-#: rows of `PlannedRace.runner_x`, see `runner_terms`
-RUNNER_TERMS = ("damage_offset", "damage_ck_mean", "damage_ck_taper", "damage_ck_sd", "taper",
-                "cramp_history", "effect")
+#: the first rows of `PlannedRace.runner_x`: pre-race damage through the CK mediator
+DAMAGE_TERMS = ("damage_offset", "damage_ck_mean", "damage_ck_taper", "damage_ck_sd")
+
+
+def record_terms() -> tuple[str, ...]:
+    """The record factors with a row of their own in `PlannedRace.runner_x`: all but damage
+    (it enters through `DAMAGE_TERMS`), in the specification's order."""
+    return tuple(f for f in RECORD_FACTORS if f != "muscle_damage")
+
+
+def runner_term_names() -> tuple[str, ...]:
+    """Rows of `PlannedRace.runner_x` (`runner_terms`): the damage terms, `record_terms()` and
+    the unknown effect."""
+    return (*DAMAGE_TERMS, *record_terms(), "effect")
 
 
 def minetti_cost_ratio(gradient: np.ndarray) -> np.ndarray:
@@ -89,7 +102,7 @@ class PlannedRace:
     """One block of runners under one plan."""
 
     cell_x: np.ndarray  # (CELL_FACTORS, segment, runner)
-    runner_x: np.ndarray  # (RUNNER_TERMS, runner)
+    runner_x: np.ndarray  # (runner_term_names(), runner)
     loss_if_onset_s: np.ndarray  # (segment, runner): time a cramp starting there costs [s]
     finish_time_s: np.ndarray  # (runner) planned
     elapsed_at_end_s: np.ndarray  # (segment, runner)
@@ -139,9 +152,13 @@ def plan_race(scenario: Scenario, plan: Plan, block: RunnerBlock,
     heat = heat_units(scenario.weather.wbgt_at(plan.start_clock_h + mid_elapsed / 3600.0))
     loss = scenario.time_loss
     loss_if_onset = loss.stop_s + loss.slowdown_pct / 100.0 * (finish[None, :] - mid_elapsed)
+    # the cell factors with their own definition here (the specification's `special`); any
+    # other from the segment grid, the same for every runner
+    own = {"relative_pace": pace, "excess_distance": excess, "heat": heat}
+    grid = (seg.start_km[:, None], seg.end_km[:, None], scenario.course.distance_km)
     return PlannedRace(
-        cell_x=np.stack([{"relative_pace": pace, "excess_distance": excess, "heat": heat}[name]
-                         for name in CELL_FACTORS]),
+        cell_x=np.stack([own[name] if name in own else np.broadcast_to(
+            REGISTRY[name].from_grid(*grid), pace.shape) for name in CELL_FACTORS]),
         runner_x=runner_terms(block, plan),
         loss_if_onset_s=loss_if_onset,
         finish_time_s=finish,
@@ -166,11 +183,13 @@ def elapsed_at_km_s(seg: Segments, finish_time_s: np.ndarray, split_pct: float,
 
 
 def runner_terms(block: RunnerBlock, plan: Plan) -> np.ndarray:
-    """Runner-level terms, (RUNNER_TERMS, runner), such that with per-draw coefficients
-    ``[b_damage, b_damage*ck_log_mean, b_damage*ck_taper_effect, b_damage*ck_log_sd, b_taper,
-    b_history, effect_sd]`` their dot product is the runner's constant log-hazard shift
-    (effect_sd: runner_sd in a field, whose race day joins the course terms; one runner's nodes
-    cover both effects, `scenarios.simulate.coefficients`).
+    """Runner-level terms, (`runner_term_names()`, runner), such that with per-draw
+    coefficients ``[b_damage, b_damage*ck_log_mean, b_damage*ck_taper_effect,
+    b_damage*ck_log_sd, b_taper, b_history, (b of any other record factor), effect_sd]`` their
+    dot product is the runner's constant log-hazard shift (effect_sd: runner_sd in a field,
+    whose race day joins the course terms; one runner's nodes cover both effects,
+    `scenarios.simulate.coefficients`). A record factor other than damage and taper comes from
+    its definition in the specification (`Factor.for_runners`).
 
     Damage [doublings of CK over 70 U/L] = (offset + mean*ck_log_mean + taper*ck_taper_effect +
     sd*ck_log_sd) / ln 2. A measured CK keeps its value and moves by the mediator's effect of the
@@ -183,13 +202,14 @@ def runner_terms(block: RunnerBlock, plan: Plan) -> np.ndarray:
     ln2 = LN2
     offset = np.where(measured, np.log(np.where(measured, block.ck_pre_u_per_l, 1.0)
                                        / CK_REFERENCE_U_PER_L), -LOG_CK_REFERENCE)
+    own = {"taper": taper}
     return np.stack([
         offset / ln2,
         (~measured) / ln2,
         np.where(measured, taper - taper_units(base_taper), taper) / ln2,
         np.where(measured, 0.0, block.z_ck) / ln2,
-        taper,
-        block.cramp_history,
+        *(own[name] if name in own else REGISTRY[name].for_runners(block, plan)
+          for name in record_terms()),
         block.z_effect,
     ])
 

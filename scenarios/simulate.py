@@ -34,8 +34,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import xarray as xr
 
-from model.hazard.specification import FACTORS
-from scenarios.course import CELL_FACTORS, PlannedRace, Segments, plan_race
+from model.hazard.specification import CELL_FACTORS, FACTORS
+from scenarios.course import PlannedRace, Segments, plan_race, record_terms
 from scenarios.history import HISTORY_EFFECT_NODES, effect_weights
 from scenarios.population import N_NODES_CK, n_blocks, runner_block
 from scenarios.scenario import Scenario
@@ -60,7 +60,7 @@ class Coefficients:
 
     cell: np.ndarray  # (draw, CELL_FACTORS)
     course: np.ndarray  # (draw, segment): baseline + shape + log(segment length)
-    runner: np.ndarray  # (draw, RUNNER_TERMS)
+    runner: np.ndarray  # (draw, runner_term_names())
     # (draw, runner): a single runner's quadrature weights per draw, when a race history
     # reweights the effect nodes (scenarios/history.py); None: the block's own weights
     weight: np.ndarray | None = None
@@ -95,9 +95,11 @@ def coefficients(params: xr.Dataset, segments: Segments,
         effect_sd = runner_sd
         course = course + (race_sd * race_day)[:, None]
     bd = b["muscle_damage"]
+    # the rows of `runner_term_names()`: damage through the mediator, each other record factor
     runner = np.stack([
         bd, bd * params["ck_log_mean"].to_numpy(), bd * params["ck_taper_effect"].to_numpy(),
-        bd * params["ck_log_sd"].to_numpy(), b["taper"], b["cramp_history"], effect_sd,
+        bd * params["ck_log_sd"].to_numpy(),
+        *(b[name] for name in record_terms()), effect_sd,
     ], axis=1)
     cell = np.stack([b[f] for f in CELL_FACTORS], axis=1)
     return Coefficients(cell, course, runner)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from model.hazard.specification import REGISTRY
+
 
 def pace_notes(table: pd.DataFrame, splits: pd.DataFrame | None) -> list[str]:
     """Cramped runners without splits: their pace before the cramp is read from the finish
@@ -48,6 +50,12 @@ def missing_factor_notes(table: pd.DataFrame) -> list[str]:
         notes.append("no cramp_history column: every runner treated as without history")
     if "ck_pre_u_per_l" not in table.columns:
         notes.append("no ck_pre_u_per_l column: pre-race damage is latent for every runner")
+    worded = {"taper_days", "cramp_history", "ck_pre_u_per_l"}  # said above in their words
+    for f in REGISTRY.factors:
+        if f.column and f.column not in worded and f.column not in table.columns:
+            notes.append(f"no {f.column} column: {f.name} set to its value for a record "
+                         f"without it ({f.column} {f.absent:g}); its coefficient stays at its "
+                         "prior")
     return notes
 
 

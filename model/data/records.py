@@ -44,6 +44,7 @@ from model.data.table_text import as_text, read_table
 from model.data.wide_splits import wide_columns, wide_to_long
 from model.errors import InputError
 from model.hazard.physiology import clock_text, predicted_time_s, world_record_time_s
+from model.hazard.specification import REGISTRY
 
 __all__ = ["OPTIONAL_NUMERIC", "REQUIRED", "RaceRecords", "load_records"]
 
@@ -120,8 +121,9 @@ def load_records(
     problems = _check_columns(label, table, MUST_HAVE, "race records")
     if problems:
         raise InputError(problems[0], problems)
-    table = blank_missing(table, ("runner_id", "race_id", *NUMERIC_COLUMNS), extra)
-    table, wide = wide_to_long(label, read_formats(table, NUMERIC_COLUMNS), extra)
+    numeric_columns = _numeric_columns()
+    table = blank_missing(table, ("runner_id", "race_id", *numeric_columns), extra)
+    table, wide = wide_to_long(label, read_formats(table, numeric_columns), extra)
     row_problems = sorted(mapped.report(label) + _check_rows(label, table, mapped),
                           key=lambda p: p[0])
     excluded: list[str] = []
@@ -223,7 +225,7 @@ def _check_rows(path: str, table: pd.DataFrame, mapped: MappedTable
     for column in ("runner_id", "race_id"):
         report(table[column].str.strip() == "", column, "must not be empty")
     numeric: dict[str, pd.Series] = {}
-    for column in NUMERIC_COLUMNS:
+    for column in _numeric_columns():
         if column not in table.columns:
             continue
         text = table[column].str.strip()
@@ -331,7 +333,7 @@ def _check_consistency(
         if "temp_c" in numeric and "rh_pct" in numeric:
             wbgt_missing &= numeric["temp_c"].isna() | numeric["rh_pct"].isna()
         report(wbgt_missing, "wbgt_c", "missing (and no temp_c + rh_pct to compute it)")
-    for column in ("taper_days", "cramp_history"):
+    for column in _factor_columns(missing_allowed=False):
         if column in numeric:
             report(
                 numeric[column].isna(),
@@ -353,7 +355,7 @@ def _coerce(table: pd.DataFrame) -> pd.DataFrame:
     out = table.copy()
     out["runner_id"] = out["runner_id"].str.strip()
     out["race_id"] = out["race_id"].str.strip()
-    for column in NUMERIC_COLUMNS:
+    for column in _numeric_columns():
         if column in out.columns:
             out[column] = _numeric(out[column])
     for column in MAY_BE_MISSING:  # one shape for the features: NaN where not given
@@ -361,3 +363,16 @@ def _coerce(table: pd.DataFrame) -> pd.DataFrame:
             out[column] = np.nan
     out["cramped"] = out["cramped"].astype(int)
     return out
+
+
+def _numeric_columns() -> tuple[str, ...]:
+    """design.md's numeric columns and any other a registered factor is computed from."""
+    return (*NUMERIC_COLUMNS, *(c for c in _factor_columns() if c not in NUMERIC_COLUMNS))
+
+
+def _factor_columns(missing_allowed: bool | None = None) -> tuple[str, ...]:
+    """The record columns the hazard's record factors are computed from (model/hazard/
+    specification.py), numeric like design.md's; `missing_allowed` False: those whose blank
+    value is an error (the feature would be unknown and the model does not integrate it)."""
+    return tuple(f.column for f in REGISTRY.factors if f.level == "record" and f.column
+                 and (missing_allowed is None or f.missing_allowed == missing_allowed))

@@ -41,6 +41,10 @@ Definitions (units are the units of the model's coefficients, see model/evidence
 - ``taper`` [7-day units]: ``(taper_days - 7) / 7``.
 - ``cramp_history``: 0/1.
 - ``log_distance_10km``: ``ln(segment midpoint km / 10)``, the baseline hazard's shape term.
+- any other factor of the specification (model/hazard/specification.py): from its record
+  column (a record factor) or the segment grid and the race distance (a cell factor), as its
+  `Factor` defines (`plain_factor_features`); muscle_damage, taper and cramp_history are so
+  defined.
 """
 
 from __future__ import annotations
@@ -55,19 +59,20 @@ from model.evidence.training_population import load_training_population
 from model.hazard import onset_location
 from model.hazard.physiology import predicted_time_s, wbgt_from_weather_c
 from model.hazard.specification import (
+    CELL_FACTORS,
+    FACTORS,
     HEAT_REFERENCE_C,
     NO_CRAMP,
     ONSET_KNOWN,
     ONSET_UNKNOWN,
     PACE_UNIT,
+    RECORD_FACTORS,
+    REGISTRY,
     SEGMENT_KM,
-    TAPER_REFERENCE_DAYS,
-    damage_units,
     excess_distance_units,
     expected_excess_distance_units,
     heat_units,
     log_distance_10km,
-    taper_units,
 )
 
 
@@ -136,26 +141,14 @@ def build_features(records: RaceRecords) -> xr.Dataset:
         intervals, split_model, outcome == ONSET_UNKNOWN, length)
     runner_codes, runners = pd.factorize(t["runner_id"])
     race_codes, races = pd.factorize(t["race_id"])
-    optional = {
-        "ck_pre_u_per_l": t["ck_pre_u_per_l"].to_numpy(float)
-        if "ck_pre_u_per_l" in t
-        else np.full(len(t), np.nan),
-        "taper_days": t["taper_days"].to_numpy(float)
-        if "taper_days" in t
-        else np.full(len(t), TAPER_REFERENCE_DAYS),
-        "cramp_history": t["cramp_history"].to_numpy(float)
-        if "cramp_history" in t
-        else np.zeros(len(t)),
-    }
+    # the cell factors whose features need the splits, the training population and the weather
+    # (the specification's `special`); every other factor from its column or the segment grid
+    own = {"relative_pace": pace, "excess_distance": excess, "heat": heat}
+    factor_columns = {f.column for f in REGISTRY.factors}
+    columns = {name: t[name].to_numpy(float) for name in t.columns if name in factor_columns}
     return features_dataset(
         start_km=start,
         end_km=end,
-        relative_pace=pace,
-        excess_distance=excess,
-        heat=heat,
-        muscle_damage=damage_units(optional["ck_pre_u_per_l"]),
-        taper=taper_units(optional["taper_days"]),
-        cramp_history=optional["cramp_history"],
         outcome=outcome,
         onset_segment=onset,
         last_segment=last,
@@ -167,19 +160,30 @@ def build_features(records: RaceRecords) -> xr.Dataset:
         onset_log_weight=onset_log_weight,
         attrs={**(split_model.attrs() if split_model
                   else {"onset_slowdown_ln_pace": "not estimated"}), **longest_run_attrs},
+        **{**plain_factor_features(columns, start, end, distance), **own},
     )
+
+
+def plain_factor_features(columns: dict[str, np.ndarray], start_km: np.ndarray,
+                          end_km: np.ndarray, distance_km: np.ndarray) -> dict[str, np.ndarray]:
+    """Every factor defined by a record column or the segment grid (model/hazard/
+    factor_registry.py), by name: a record factor (record,) from `columns` (column name ->
+    values per record; an absent column gives every record the factor's `absent` value), a cell
+    factor (record, segment) from the segment bounds [km] and the race distance [km]."""
+    n = len(start_km)
+    out = {}
+    for f in REGISTRY.factors:
+        if f.level == "record" and f.column is not None:
+            out[f.name] = f.from_column(columns.get(f.column), n)
+        elif f.level == "cell" and f.on_grid is not None:
+            out[f.name] = f.from_grid(start_km, end_km, np.asarray(distance_km, float)[:, None])
+    return out
 
 
 def features_dataset(
     *,
     start_km,
     end_km,
-    relative_pace,
-    excess_distance,
-    heat,
-    muscle_damage,
-    taper,
-    cramp_history,
     outcome,
     onset_segment,
     last_segment,
@@ -190,22 +194,25 @@ def features_dataset(
     elapsed_at_end_s=None,
     onset_log_weight=None,
     attrs: dict | None = None,
+    **factors,
 ) -> xr.Dataset:
-    """Assemble the labelled feature set the model and the simulators share. `onset_log_weight`
-    (record, segment): ln of how well an onset in each segment explains the splits of a cramp
-    with unknown onset (model/hazard/onset_location.py); default 0, no information."""
+    """Assemble the labelled feature set the model and the simulators share. `factors`: one
+    array per factor of the specification, by name, (record, segment) for a cell factor and
+    (record,) for a record factor, in the factor's units. `onset_log_weight` (record, segment):
+    ln of how well an onset in each segment explains the splits of a cramp with unknown onset
+    (model/hazard/onset_location.py); default 0, no information."""
+    missing = [name for name in FACTORS if name not in factors]
+    unknown = [name for name in factors if name not in FACTORS]
+    if missing or unknown:
+        raise ValueError(f"features_dataset: factor values missing {missing}, unknown {unknown}")
     cell = ("record", "segment")
     n_record, n_segment = np.shape(start_km)
     data = {
         "segment_start_km": (cell, start_km),
         "segment_length_km": (cell, end_km - start_km),
         "log_distance_10km": (cell, log_distance_10km(start_km, end_km)),
-        "relative_pace": (cell, np.asarray(relative_pace, float)),
-        "excess_distance": (cell, np.asarray(excess_distance, float)),
-        "heat": (cell, np.asarray(heat, float)),
-        "muscle_damage": ("record", np.asarray(muscle_damage, float)),
-        "taper": ("record", np.asarray(taper, float)),
-        "cramp_history": ("record", np.asarray(cramp_history, float)),
+        **{name: (cell, np.asarray(factors[name], float)) for name in CELL_FACTORS},
+        **{name: ("record", np.asarray(factors[name], float)) for name in RECORD_FACTORS},
         "outcome": ("record", np.asarray(outcome, int)),
         "onset_segment": ("record", np.asarray(onset_segment, int)),
         "last_segment": ("record", np.asarray(last_segment, int)),
@@ -226,11 +233,9 @@ def features_dataset(
         },
     )
     ds.attrs.update(attrs or {})
-    ds["relative_pace"].attrs["units"] = "10% faster than ability"
-    ds["excess_distance"].attrs["units"] = "10 km beyond the longest training run"
-    ds["heat"].attrs["units"] = "5 degC WBGT above 15 degC"
-    ds["muscle_damage"].attrs["units"] = "doublings of pre-race CK above 70 U/L"
-    ds["taper"].attrs["units"] = "7 days of taper beyond 7 days"
+    for f in REGISTRY.factors:
+        if f.unit and f.unit != "0/1":
+            ds[f.name].attrs["units"] = f.unit
     ds["outcome"].attrs["codes"] = "0 no cramp, 1 cramp with known onset, 2 onset unknown"
     return ds
 

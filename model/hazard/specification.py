@@ -9,9 +9,13 @@ length) offset, for runner-race r in segment s:
     eta_rs = alpha + race + runner + sum_f beta_f x_f,rs + k * ln(km_rs / 10 km) + ln(length_rs)
 
 What is specified here:
-- the factors x_f: their order (the posterior's `factor` dimension), whether each varies along
-  the course (a *cell* factor) or once per runner-race (a *record* factor), what one unit means
-  and the sign convention, and the unit conversions from what is measured;
+- the factors x_f (`REGISTRY`): their order (the posterior's `factor` dimension), whether each
+  varies along the course (a *cell* factor) or once per runner-race (a *record* factor), what one
+  unit means and the sign convention, the unit conversions from what is measured, and each
+  one's feature definition. Adding a plain linear factor is one `Factor` here (or, for a test or
+  a model variant, `with registered_factor(Factor(...)):`) plus its prior in the priors file's
+  [factor] table: records, features, the kernel's inputs, the PyMC model, the forward
+  evaluation and the simulator read the registry (tests/test_extra_factor.py);
 - the baseline's shape term ln(km / 10 km);
 - the CK mediator: pre-race damage in doublings of CK over 70 U/L; when CK was not measured, ln CK
   ~ Normal(ck_log_mean + ck_taper_effect * taper, ck_log_sd), so a longer taper also acts through
@@ -26,35 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from model.hazard.factor_registry import Factor, FactorMeaning, FactorNames, FactorRegistry
+
 MARATHON_KM = 42.195
 SEGMENT_KM = 1.0
 
-
-@dataclass(frozen=True)
-class Factor:
-    """One factor of the hazard: `level` "cell" varies along the course, "record" is constant
-    within a runner-race; `meaning` is what one unit is and which sign raises the risk."""
-
-    name: str
-    level: str
-    meaning: str
-
-
-FACTOR_SPECS: tuple[Factor, ...] = (
-    Factor("relative_pace", "cell",
-           "per 10% faster than ability over the race so far; + raises risk"),
-    Factor("excess_distance", "cell", "per 10 km beyond the longest training run; + raises risk"),
-    Factor("muscle_damage", "record", "per doubling of pre-race CK above 70 U/L; + raises risk"),
-    Factor("taper", "record",
-           "per 7 days of taper beyond 7 days (direct effect); - lowers risk"),
-    Factor("heat", "cell", "per 5 degC WBGT above 15 degC; + raises risk"),
-    Factor("cramp_history", "record", "history of race cramps (0/1); + raises risk"),
-)
-#: The factors in the order of the posterior's `factor` dimension.
-FACTORS: tuple[str, ...] = tuple(f.name for f in FACTOR_SPECS)
-CELL_FACTORS: tuple[str, ...] = tuple(f.name for f in FACTOR_SPECS if f.level == "cell")
-RECORD_FACTORS: tuple[str, ...] = tuple(f.name for f in FACTOR_SPECS if f.level == "record")
-FACTOR_MEANING: dict[str, str] = {f.name: f.meaning for f in FACTOR_SPECS}
 
 # --- unit conversions: what one unit of each feature is -------------------------------------
 PACE_UNIT = 0.10  # relative pace: 10% faster than ability
@@ -104,6 +84,53 @@ def log_distance_10km(start_km, end_km):
     """The baseline's shape term ln(segment midpoint km / 10 km)."""
     mid = np.maximum(0.5 * (start_km + end_km), 0.05)
     return np.log(mid / SHAPE_REFERENCE_KM)
+
+
+# --- the factors ------------------------------------------------------------------------------
+# Each factor with its feature definition (model/hazard/factor_registry.py). Plain linear ones
+# (cramp_history here; any factor added with `registered_factor`) need no code of their own
+# anywhere. The others are special where the feature needs more than a column or the segment
+# grid, and say so; muscle_damage is also special in the likelihood (the CK mediator, integrated
+# where CK was not measured: its coefficient is the kernel's `beta_damage`, not part of the
+# runner-race constant).
+REGISTRY = FactorRegistry((
+    Factor("relative_pace", "cell",
+           "per 10% faster than ability over the race so far; + raises risk",
+           unit="10% faster than ability",
+           special="from the timing marks and the ability (model/hazard/features.py); from the "
+                   "plan's elapsed times in the simulator (scenarios/course.py)"),
+    Factor("excess_distance", "cell", "per 10 km beyond the longest training run; + raises risk",
+           unit="10 km beyond the longest training run",
+           special="the longest run per record, its expectation under the training population "
+                   "where not recorded (model/hazard/features.py); the plan's long run in the "
+                   "simulator (scenarios/course.py)"),
+    Factor("muscle_damage", "record", "per doubling of pre-race CK above 70 U/L; + raises risk",
+           unit="doublings of pre-race CK above 70 U/L",
+           column="ck_pre_u_per_l", to_units=damage_units, missing_allowed=True,
+           special="the CK mediator: unmeasured CK is integrated over ln CK given the taper in "
+                   "the likelihood (model/inference), the forward evaluation and the "
+                   "simulator's runner terms (scenarios/course.runner_terms)"),
+    Factor("taper", "record",
+           "per 7 days of taper beyond 7 days (direct effect); - lowers risk",
+           unit="7 days of taper beyond 7 days",
+           column="taper_days", to_units=taper_units, absent=TAPER_REFERENCE_DAYS,
+           special="in the simulator a plan changes it and it moves damage through the CK "
+                   "mediator (scenarios/course.runner_terms); plain in the records"),
+    Factor("heat", "cell", "per 5 degC WBGT above 15 degC; + raises risk",
+           unit="5 degC WBGT above 15 degC",
+           special="WBGT given or computed from temperature and humidity, one per record "
+                   "(model/hazard/features.py); the WBGT met at each km's clock time in the "
+                   "simulator (scenarios/course.py)"),
+    Factor("cramp_history", "record", "history of race cramps (0/1); + raises risk",
+           unit="0/1", column="cramp_history", absent=0.0),
+))
+registered_factor = REGISTRY.registered
+#: live views of the registry: the factors in the order of the posterior's `factor` dimension,
+#: and those of each level (they follow `registered_factor`)
+FACTORS = FactorNames(REGISTRY)
+CELL_FACTORS = FactorNames(REGISTRY, "cell")
+RECORD_FACTORS = FactorNames(REGISTRY, "record")
+FACTOR_MEANING = FactorMeaning(REGISTRY)
 
 
 # --- the CK mediator -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import xarray as xr
 from model.hazard.features import (
     cumulative_relative_pace,
     features_dataset,
+    plain_factor_features,
     predicted_time_s,
     segment_grid,
 )
@@ -33,7 +34,9 @@ from model.hazard.specification import (
 )
 
 DEFAULT_TRUTH = {
-    "beta": dict(zip(FACTORS, (0.6, 0.5, 0.35, -0.2, 0.15, 0.9), strict=True)),
+    # a factor registered beyond these has a true coefficient of 0 unless `truth` sets one
+    "beta": {"relative_pace": 0.6, "excess_distance": 0.5, "muscle_damage": 0.35, "taper": -0.2,
+             "heat": 0.15, "cramp_history": 0.9},
     "log_hazard_per_km": -6.9,
     "distance_shape": 1.0,
     "runner_sd": 0.5,
@@ -51,7 +54,7 @@ def truth_dataset(truth: dict | None = None) -> xr.Dataset:
     t = {**DEFAULT_TRUTH, **(truth or {})}
     beta = {**DEFAULT_TRUTH["beta"], **t["beta"]}
     data = {k: ((), float(v)) for k, v in t.items() if k != "beta"}
-    data["beta"] = (("factor",), [beta[f] for f in FACTORS])
+    data["beta"] = (("factor",), [beta.get(f, 0.0) for f in FACTORS])
     return xr.Dataset(data, coords={"factor": list(FACTORS)})
 
 
@@ -146,15 +149,18 @@ def field_features(field: Field, muscle_damage: np.ndarray) -> xr.Dataset:
     t_pred = predicted_time_s(field.ref_time_s, REF_DISTANCE_KM, field.distance_km)
     elapsed = np.cumsum(field.segment_time_s, axis=1)
     n = field.n_records
+    # the factors the field does not draw get their value for a record without the column
+    plain = plain_factor_features({"taper_days": field.taper_days,
+                                   "cramp_history": field.cramp_history}, start, end,
+                                  field.distance_km)
     return features_dataset(
         start_km=start,
         end_km=end,
-        relative_pace=cumulative_relative_pace(t_pred, field.distance_km, start, elapsed),
-        excess_distance=excess_distance_units(start, end, field.longest_run_km),
-        heat=np.broadcast_to(heat_units(field.wbgt_c)[:, None], start.shape),
-        muscle_damage=muscle_damage,
-        taper=taper_units(field.taper_days),
-        cramp_history=field.cramp_history,
+        **{**plain,
+           "relative_pace": cumulative_relative_pace(t_pred, field.distance_km, start, elapsed),
+           "excess_distance": excess_distance_units(start, end, field.longest_run_km),
+           "heat": np.broadcast_to(heat_units(field.wbgt_c)[:, None], start.shape),
+           "muscle_damage": muscle_damage},
         outcome=np.zeros(n, int),
         onset_segment=np.zeros(n, int),
         last_segment=np.full(n, start.shape[1]),
