@@ -67,6 +67,7 @@ _EXPORTS = {
     "profiles_table": "model.data.training_load",
     # errors
     "InputError": "model.errors",
+    "Problems": "model.errors",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -101,7 +102,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; not executed at run time
     from model.data.course_profile import course_from_gpx
     from model.data.records import RaceRecords, load_records
     from model.data.training_load import RunnerProfile, profiles_table, runner_profile
-    from model.errors import InputError
+    from model.errors import InputError, Problems
     from model.evidence.priors import Priors, load_priors
     from model.validation.synth import synthesize
     from scenarios.interventions import (

@@ -1,12 +1,13 @@
-"""Reading a scenario file's values: the collector that gathers every problem before one error is
-raised, and the time formats ("H:MM:SS" durations, "HH:MM" clock times, "M:SS" paces)."""
+"""Reading a scenario file's values (numbers in a range, tables, lists of texts) into the one
+problem collector, `model.errors.Problems`, and the time formats ("HH:MM" clock times, "M:SS"
+paces)."""
 
 from __future__ import annotations
 
 import math
 import re
 
-from model.errors import InputError
+from model.errors import Problems
 
 
 def is_number(value: object) -> bool:
@@ -15,37 +16,23 @@ def is_number(value: object) -> bool:
             and math.isfinite(value))
 
 
-class Problems:
-    """Collects every problem in a scenario file before raising one InputError."""
-
-    def __init__(self, path: str):
-        self.path = path
-        self.items: list[str] = []
-
-    def add(self, key: str, rule: str, value=None) -> None:
-        got = "" if value is None else f" (got {value!r})"
-        self.items.append(f"{self.path}: {key}: {rule}{got}")
-
-    def number(self, table: dict, key: str, prefix: str, *, low=None, high=None, default=None,
-               required=True) -> float | None:
-        value = table.get(key, default)
-        name = f"{prefix}.{key}"
-        if value is None:
-            if required:
-                self.add(name, "missing")
-            return None
-        if not is_number(value):
-            self.add(name, "must be a finite number", value)
-            return None
-        if low is not None and value < low or high is not None and value > high:
-            self.add(name, f"must be between {low} and {high}", value)
-            return None
-        return float(value)
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            raise InputError(f"{self.path}: {len(self.items)} problem(s) in the scenario",
-                             self.items)
+def number(p: Problems, table: dict, key: str, prefix: str, *, low=None, high=None,
+           default=None, required=True) -> float | None:
+    """`table[key]` as a float, or None with the problem added to `p` (missing when
+    `required` and no `default`, not a finite number, outside [`low`, `high`])."""
+    value = table.get(key, default)
+    name = f"{prefix}.{key}"
+    if value is None:
+        if required:
+            p.add(name, "missing")
+        return None
+    if not is_number(value):
+        p.add(name, "must be a finite number", value)
+        return None
+    if low is not None and value < low or high is not None and value > high:
+        p.add(name, f"must be between {low} and {high}", value)
+        return None
+    return float(value)
 
 
 def table_of(doc: dict, key: str, p: Problems) -> dict:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from model.data.cell_formats import duration_s
-from scenarios.file_format import Problems, is_number, pace_s_per_km
+from model.errors import InputError, Problems
+from scenarios.file_format import is_number, number, pace_s_per_km
 from scenarios.scenario import RUNNER_ATTRIBUTES, UNBOUNDED_CLIP_SD, Distribution, Runners
 
 _BOUNDS = {  # plausible range of each runner attribute
@@ -39,7 +40,7 @@ def runners_of(doc: dict, p: Problems) -> Runners:
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             p.add("population.count", "must be a whole number >= 1", count)
             count = 1
-    ref_distance = p.number(table, "ref_distance_km", prefix, low=1, high=250)
+    ref_distance = number(p, table, "ref_distance_km", prefix, low=1, high=250)
     merged = dict(table)
     if "ref_time" in table and "ref_time_s" in table:
         p.add(prefix, "give ref_time or ref_time_s, not both")
@@ -104,9 +105,8 @@ def _past_races(value, prefix: str, single: bool, p: Problems):
         p.add(f"{prefix}.past_races", "must be a file name (race records, CSV)", value)
         return None
     from model.data.records import load_records
-    from model.errors import InputError
 
-    scenario_file = Path(p.path.removesuffix(" with changes"))
+    scenario_file = Path(p.source.removesuffix(" with changes"))
     folder = scenario_file.parent if scenario_file.suffix == ".toml" else Path.cwd()
     path = Path(value) if Path(value).is_absolute() else folder / value
     try:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.errors import InputError
+from model.errors import InputError, Problems
 from model.hazard.physiology import (
     clock_text,
     predicted_time_s,
@@ -22,7 +22,7 @@ from model.hazard.physiology import (
     world_record_time_s,
 )
 from model.hazard.specification import MARATHON_KM
-from scenarios.file_format import Problems, clock_hours, is_number, table_of, text_list
+from scenarios.file_format import clock_hours, is_number, number, table_of, text_list
 from scenarios.interventions import (
     Baseline,
     Combined,
@@ -112,12 +112,12 @@ def parse_scenario(doc: dict, path: str = "<scenario>") -> Scenario:
     weather = _weather(doc.get("weather"), p)
     runners = runners_of(doc, p)
     pacing = table_of(doc, "pacing", p)
-    split = p.number(pacing, "split_pct", "pacing", low=-30, high=30, default=0.0)
+    split = number(p, pacing, "split_pct", "pacing", low=-30, high=30, default=0.0)
     loss = table_of(doc, "cramp_time_loss", p)
     time_loss = TimeLoss(
-        slowdown_pct=p.number(loss, "slowdown_pct", "cramp_time_loss", low=0, high=200,
+        slowdown_pct=number(p, loss, "slowdown_pct", "cramp_time_loss", low=0, high=200,
                               default=TimeLoss.slowdown_pct),
-        stop_s=p.number(loss, "stop_s", "cramp_time_loss", low=0, high=7200,
+        stop_s=number(p, loss, "stop_s", "cramp_time_loss", low=0, high=7200,
                         default=TimeLoss.stop_s),
     )
     interventions = _interventions(doc.get("intervention", []), p)
@@ -128,7 +128,7 @@ def parse_scenario(doc: dict, path: str = "<scenario>") -> Scenario:
     seed = doc.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         p.add("seed", "must be a whole number >= 0", seed)
-    p.raise_if_any()
+    p.raise_if_any("the scenario")
     scenario = Scenario(
         name=str(doc.get("name", Path(path).stem)),
         description=str(doc.get("description", "")),
@@ -143,7 +143,7 @@ def parse_scenario(doc: dict, path: str = "<scenario>") -> Scenario:
     )
     _check_paces_and_weather(scenario, p)
     _check_ability(scenario, p)
-    p.raise_if_any()
+    p.raise_if_any("the scenario")
     return scenario
 
 
@@ -156,7 +156,7 @@ def _course(race: object, p: Problems) -> Course:
         p.add("race.distance_km", "must be > 0", given)
         distance = None
     else:
-        distance = p.number(race, "distance_km", "race", low=0.5, high=250)
+        distance = number(p, race, "distance_km", "race", low=0.5, high=250)
     start = clock_hours(race.get("start_time"))
     if start is None:
         p.add("race.start_time", "must be a clock time 'HH:MM'", race.get("start_time"))
@@ -282,8 +282,8 @@ def _intervention_part(key: str, value, prefix: str, p: Problems) -> Interventio
               "taper_days": (0, 60), "longer_long_run_km": (-100, 100),
               "longest_run_km": (0, 250), "earlier_start_h": (-12, 12)}
     low, high = limits[key]
-    number = p.number({key: value}, key, prefix, low=low, high=high)
-    return None if number is None else INTERVENTION_KEYS[key](number)
+    amount = number(p, {key: value}, key, prefix, low=low, high=high)
+    return None if amount is None else INTERVENTION_KEYS[key](amount)
 
 
 def _check_paces_and_weather(s: Scenario, p: Problems) -> None:

@@ -67,3 +67,38 @@ def test_changed_prior_is_a_labelled_copy(priors):
     wide = priors.with_prior("heat", sigma=0.6)
     assert wide["heat"].sigma == 0.6 and priors["heat"].sigma != 0.6
     assert wide.sha256 != priors.sha256 and "heat" in wide.path
+
+
+def test_every_problem_of_a_priors_file_is_listed_at_once(tmp_path, priors):
+    # a researcher editing several priors fixes the file in one pass, as with records and scenarios
+    text = Path(priors.path).read_text()
+    for old, new in (("sigma = 0.35", 'sigma = "wide"'),
+                     ("correlation = { distance_shape = -0.82 }",
+                      "correlation = { distance_shape = 1.5 }"),
+                     ("[factor.heat]", "[factor.hot]")):
+        assert old in text
+        text = text.replace(old, new, 1)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_priors(bad)
+    assert str(info.value) == f"{bad}: 3 problem(s) in the priors file"
+    assert [p.removeprefix(f"{bad}: ") for p in info.value.problems] == [
+        "[factor.relative_pace] sigma must be a number, got 'wide'",
+        "missing prior [factor.heat]",
+        "[baseline.log_hazard_per_km] correlation.distance_shape must be a number strictly "
+        "between -1 and 1, got 1.5"]
+
+
+def test_a_missing_fallback_is_named_with_the_table_it_needs(tmp_path, priors):
+    text = Path(priors.path).read_text()
+    text, n = re.subn(r'(?m)^fallback = \{ mu = 0\.0, sigma = 0\.5, why = "no other study '
+                      r'measured the taper.*\}$', "", text)
+    assert n == 1
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_priors(bad)
+    assert str(info.value) == (f"{bad}: [factor.taper] has a source, so it needs fallback = "
+                               '{ mu = ..., sigma = ..., why = "..." } (the prior without that '
+                               "row)")

@@ -308,6 +308,21 @@ def test_a_splits_file_is_long_or_wide_not_both(tmp_path):
     assert cramp.load_records(records, long).splits["km"].tolist() == [10.0, 5.0]
 
 
+def test_a_splits_file_next_to_wide_splits_names_its_own_rows(tmp_path):
+    # the wide marks of the records come first in the checked rows; a row of the splits file is
+    # still named by its number in that file (it used to be shifted by the wide rows before it)
+    records = write_csv(tmp_path / "r.csv", [record(split_10km=3300),
+                                            record(runner_id="B", split_10km=3400)])
+    splits = write_csv(tmp_path / "s.csv", [
+        {"runner_id": "A", "race_id": "city", "km": 20, "elapsed_s": 6900},
+        {"runner_id": "B", "race_id": "city", "km": 50, "elapsed_s": 7000}])
+    with pytest.raises(InputError) as info:
+        cramp.load_records(records, splits)
+    (problem,) = info.value.problems
+    assert problem == (f"{tmp_path / 's.csv'}: row 2, column km: beyond the distance reached "
+                       "(distance_km, or dnf_km for a DNF) (got '50')")
+
+
 def test_check_with_a_bad_map_exits_2_naming_the_map_and_key(study):
     tmp, _ = study
     (tmp / "map.toml").write_text(MAP.replace('"race_id"', '"race"'))

@@ -12,7 +12,7 @@ import math
 import tomllib
 from dataclasses import dataclass, fields, replace
 
-from cramp import InputError  # the public name (the page uses the API only)
+from cramp import InputError, Problems  # the public names (the page uses the API only)
 
 SOURCE = "the form"  # how problems name the scenario (a file's path on the command line)
 DEFAULT_SCENARIO = "goal_marathon_runner"  # the form's defaults are this shipped scenario's
@@ -96,14 +96,13 @@ def scenario_document(v: FormValues, courses: dict[str, dict]) -> dict:
     shipped course's name to its [race] table. Raises InputError for text the form cannot
     read (every such problem at once); the scenario's own rules are checked by `cramp.Scenario`.
     """
-    problems: list[str] = []
+    problems = Problems(SOURCE)
 
     def numbers(text: str, key: str) -> list[float]:
         try:
             values = [float(x) for x in text.replace(";", ",").split(",") if x.strip()]
         except ValueError:
-            problems.append(f"{SOURCE}: {key}: must be numbers separated by commas (got "
-                            f"{text!r})")
+            problems.add(key, "must be numbers separated by commas", text)
             return []
         return values
 
@@ -116,7 +115,7 @@ def scenario_document(v: FormValues, courses: dict[str, dict]) -> dict:
         race.update({k: courses[v.course][k] for k in ("distance_km", "elevation_m")
                      if k in courses[v.course]})
     else:
-        problems.append(f"{SOURCE}: race.course: unknown course {v.course!r}")
+        problems.add("race.course", f"unknown course {v.course!r}")
     weather: dict = {"hours": [h.strip() for h in v.hours.split(",") if h.strip()]}
     if v.weather_kind == WEATHER_KINDS[1]:
         weather["wbgt_c"] = numbers(v.wbgt_c, "weather.wbgt_c")
@@ -131,8 +130,7 @@ def scenario_document(v: FormValues, courses: dict[str, dict]) -> dict:
     target = v.target.strip()
     pacing: dict = {"target_pace" if target.count(":") == 1 else "target_time": target,
                     "split_pct": float(v.split_pct)}
-    if problems:
-        raise InputError(f"{SOURCE}: {len(problems)} problem(s) in the form", problems)
+    problems.raise_if_any("the form")
     return {"name": f"{_race_words(race)}, start {race['start_time']}, target {target}",
             "description": "Made on the coach's web page (`cramp app`).",
             "seed": int(v.seed), "race": race, "weather": weather, "runner": runner,
@@ -165,7 +163,7 @@ def plans(v: FormValues) -> list[dict]:
     return tables
 
 
-def _profile(text: str, problems: list[str]) -> list[list[float]]:
+def _profile(text: str, problems: Problems) -> list[list[float]]:
     """'km m; km m; ...' -> [[km, m], ...]; the scenario checks the shape of the profile."""
     points = []
     for pair in text.replace("\n", ";").split(";"):
@@ -174,8 +172,8 @@ def _profile(text: str, problems: list[str]) -> list[list[float]]:
         try:
             km, metres = (float(x) for x in pair.replace(",", " ").split())
         except ValueError:
-            problems.append(f"{SOURCE}: race.elevation_m: each point must be 'km metres', "
-                            f"separated by ';' (got {pair.strip()!r})")
+            problems.add("race.elevation_m", "each point must be 'km metres', separated by ';'",
+                         pair.strip())
             return []
         points.append([km, metres])
     return points

@@ -40,7 +40,7 @@ from model.data.cell_formats import (
 )
 from model.data.columns import RECORD_COLUMNS
 from model.data.splits import SPLIT_COLUMNS
-from model.errors import InputError
+from model.errors import InputError, Problems
 
 # unit -> factor to our unit (None: a clock text read by duration_seconds)
 TIME_UNITS = {"seconds": 1.0, "minutes": 60.0, "hours": 3600.0, "h:mm:ss": None}
@@ -85,11 +85,11 @@ class MappedTable:
     rules: dict[str, str] = field(default_factory=dict)
     unread: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def report(self, label: str) -> list[tuple[int, str]]:
-        """(row, message) for each cell that did not read in its unit; rows from 1."""
-        return [(int(i) + 1, f"{label}: row {int(i) + 1}, column {self.names[c]}: "
-                 f"{self.rules[c]} (got '{self.table[c].iloc[i]}')")
-                for c, mask in self.unread.items() for i in np.flatnonzero(mask)]
+    def report(self, problems: Problems) -> None:
+        """Add each cell that did not read in its unit to `problems` (rows from 1)."""
+        for column, mask in self.unread.items():
+            problems.add_cells(np.flatnonzero(mask) + 1, self.names[column], self.rules[column],
+                               self.table[column])
 
     def without_unread(self) -> pd.DataFrame:
         """The table with unread cells emptied (they are reported by `report`)."""
@@ -130,17 +130,16 @@ class ColumnMap:
         InputError if a source column is absent or ours is there already."""
         mappings = self.records if section == "records" else self.splits
         columns = set(table.columns)
-        problems = []
+        problems = Problems(self.label)
         for m in mappings:
-            key = f"{self.label}: {section}.{_quoted(m.source)}"
+            key = f"{section}.{_quoted(m.source)}"
             if m.source not in columns:
-                problems.append(f"{key}: no column '{m.source}' in {file_label} (found: "
-                                f"{', '.join(map(str, table.columns[:12]))})")
+                problems.add(key, f"no column '{m.source}' in {file_label} (found: "
+                             f"{', '.join(map(str, table.columns[:12]))})")
             elif m.target in columns and m.target != m.source:
-                problems.append(f"{key}: {file_label} has a column {m.target} already (one "
-                                "source per column: drop one)")
-        if problems:
-            raise InputError(problems[0], problems)
+                problems.add(key, f"{file_label} has a column {m.target} already (one source "
+                             "per column: drop one)")
+        problems.raise_if_any("the column map", single=True)
         out = table.rename(columns={m.source: m.target for m in mappings})
         names = {m.target: f"{m.target} (their '{m.source}')" for m in mappings}
         rules = {m.target: "must be h:mm:ss" if m.unit == "h:mm:ss"
@@ -174,55 +173,51 @@ def load_column_map(source: ColumnMapSource) -> ColumnMap:
             doc = tomllib.loads(content.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"{path}: cannot be read as TOML ({exc})") from None
-    problems: list[str] = []
+    problems = Problems(label)
     for key in doc:
         if key not in (*SECTIONS, "missing"):
-            problems.append(f"{label}: {key}: unknown key (use records, splits, missing)")
+            problems.add(key, "unknown key (use records, splits, missing)")
     missing = doc.get("missing", [])
     if not isinstance(missing, list) or not all(
             isinstance(m, str | int | float) and not isinstance(m, bool) for m in missing):
-        problems.append(f"{label}: missing: must be a list of texts or numbers (got {missing!r})")
+        problems.add("missing", "must be a list of texts or numbers", missing)
         missing = []
-    sections = {name: _section(label, name, doc.get(name, {}), problems) for name in SECTIONS}
-    if problems:
-        raise InputError(problems[0] if len(problems) == 1
-                         else f"{label}: {len(problems)} problem(s) in the column map", problems)
+    sections = {name: _section(name, doc.get(name, {}), problems) for name in SECTIONS}
+    problems.raise_if_any("the column map", single=True)
     return ColumnMap(label, sections["records"], sections["splits"],
                      tuple(str(m) for m in missing), hashlib.sha256(content).hexdigest())
 
 
-def _section(label: str, name: str, entries: object, problems: list[str]
-             ) -> tuple[Mapping, ...]:
+def _section(name: str, entries: object, problems: Problems) -> tuple[Mapping, ...]:
     if not isinstance(entries, dict):
-        problems.append(f"{label}: {name}: must be a table of their column = our column")
+        problems.add(name, "must be a table of their column = our column")
         return ()
     mappings, claimed = [], {}
     for source, entry in entries.items():
-        key = f"{label}: {name}.{_quoted(source)}"
+        key = f"{name}.{_quoted(source)}"
         if isinstance(entry, str):
             entry = {"column": entry}
         if not isinstance(entry, dict):
-            problems.append(f"{key}: must be our column's name or a table "
-                            f"{{ column = ..., unit = ..., values = {{ ... }} }} (got {entry!r})")
+            problems.add(key, "must be our column's name or a table { column = ..., unit = ..., "
+                         "values = { ... } }", entry)
             continue
         unknown = [k for k in entry if k not in _ENTRY_KEYS]
         if unknown:
-            problems.append(f"{key}: unknown key(s) {', '.join(unknown)} (use column, unit, "
-                            "values)")
+            problems.add(key, f"unknown key(s) {', '.join(unknown)} (use column, unit, values)")
         target = entry.get("column")
         if not _known(name, target):
-            problems.append(f"{key}: unknown target column {target!r} (ours for {name}: "
-                            f"{', '.join(SECTIONS[name])}, or split_<km>km)")
+            problems.add(key, f"unknown target column {target!r} (ours for {name}: "
+                         f"{', '.join(SECTIONS[name])}, or split_<km>km)")
             continue
         if target in claimed:
-            problems.append(f"{key}: two sources for {target} ({_quoted(claimed[target])} and "
-                            f"{_quoted(source)})")
+            problems.add(key, f"two sources for {target} ({_quoted(claimed[target])} and "
+                         f"{_quoted(source)})")
             continue
         claimed[target] = source
         unit = entry.get("unit")
         if unit is not None and unit not in _units_for(name, target):
             fits = _units_for(name, target)
-            problems.append(f"{key}: unit {unit!r} does not fit {target} (" + (
+            problems.add(key, f"unit {unit!r} does not fit {target} (" + (
                 f"use {', '.join(fits)}" if fits else "it takes no unit") + ")")
             continue
         values = _values(key, entry.get("values", {}), problems)
@@ -243,17 +238,17 @@ def _units_for(section: str, target: str) -> tuple[str, ...]:
     return ()
 
 
-def _values(key: str, values: object, problems: list[str]) -> dict[str, str]:
+def _values(key: str, values: object, problems: Problems) -> dict[str, str]:
     ok = isinstance(values, dict) and all(
         isinstance(v, str | int | float) and not isinstance(v, bool) for v in values.values())
     if not ok:
-        problems.append(f"{key}: values must be a table of their value = ours (a number or "
-                        f"text), e.g. {{ yes = 1, no = 0 }} (got {values!r})")
+        problems.add(key, "values must be a table of their value = ours (a number or text), "
+                     "e.g. { yes = 1, no = 0 }", values)
         return {}
     lowered = [str(k).strip().lower() for k in values]
     twice = sorted({k for k in lowered if lowered.count(k) > 1})
     if twice:
-        problems.append(f"{key}: values: {', '.join(twice)} given twice (matched without case)")
+        problems.add(key, f"values: {', '.join(twice)} given twice (matched without case)")
     return dict(zip(lowered, (str(v) for v in values.values()), strict=True))
 
 

@@ -42,7 +42,7 @@ from model.data.record_notes import missing_factor_notes, outcome_notes, pace_no
 from model.data.splits import check_split_columns, load_splits
 from model.data.table_text import as_text, read_table
 from model.data.wide_splits import wide_columns, wide_to_long
-from model.errors import InputError
+from model.errors import InputError, Problems
 from model.hazard.physiology import clock_text, predicted_time_s, world_record_time_s
 from model.hazard.specification import REGISTRY
 
@@ -118,23 +118,23 @@ def load_records(
     label, raw, digest = _read_source(source, "race records")
     mapped = column_map.apply(raw, label, "records")
     table = mapped.without_unread()
-    problems = _check_columns(label, table, MUST_HAVE, "race records")
-    if problems:
-        raise InputError(problems[0], problems)
+    _check_columns(label, table, MUST_HAVE, "race records")
     numeric_columns = _numeric_columns()
     table = blank_missing(table, ("runner_id", "race_id", *numeric_columns), extra)
     table, wide = wide_to_long(label, read_formats(table, numeric_columns), extra)
-    row_problems = sorted(mapped.report(label) + _check_rows(label, table, mapped),
-                          key=lambda p: p[0])
+    problems = Problems(label)
+    mapped.report(problems)
+    _check_rows(problems, table, mapped)
+    problems.sort_by_row()
     excluded: list[str] = []
-    if row_problems:
+    if problems:
         if not skip_invalid:
-            raise InputError(_summary(label, row_problems), [m for _, m in row_problems])
-        bad_rows = sorted({row for row, _ in row_problems})
-        excluded = [f"excluded: {m}" for _, m in row_problems]
+            problems.raise_if_any(f"{len(problems.rows())} row(s)")
+        bad_rows = problems.rows()
+        excluded = [f"excluded: {m}" for m in problems.messages()]
         table = table.drop(index=[r - 1 for r in bad_rows])
         if table.empty:
-            raise InputError(f"{label}: every row is invalid", [m for _, m in row_problems])
+            raise problems.error(f"{label}: every row is invalid")
         if wide is not None:
             wide = wide[~wide["row"].isin(bad_rows)]
     table = _coerce(table)
@@ -163,9 +163,9 @@ def _read_splits(source: Source, column_map: ColumnMap
     as text, our column -> name shown, sha256)."""
     label, raw, digest = _read_source(source, "splits")
     mapped = column_map.apply(raw, label, "splits")
-    unread = mapped.report(label)
-    if unread:
-        raise InputError(f"{label}: {len(unread)} problem(s) in the splits", [m for _, m in unread])
+    unread = Problems(label)
+    mapped.report(unread)
+    unread.raise_if_any("the splits")
     table = mapped.table
     if wide_columns(table):
         long_given = [c for c in ("km", "elapsed_s") if c in table.columns]
@@ -175,6 +175,8 @@ def _read_splits(source: Source, column_map: ColumnMap
                              + (f"next to long ones ({', '.join(long_given)}): use one format"
                                 if long_given else f"need {', '.join(ids_missing)}"))
         table = wide_to_long(label, table, column_map.missing)[1]
+    else:  # numbered in its own file: it may follow wide splits from the records
+        table = table.assign(row=np.arange(1, len(table) + 1))
     check_split_columns(label, table)
     return label, table, mapped.names, digest
 
@@ -190,37 +192,26 @@ def _read_source(source: Source, what: str) -> tuple[str, pd.DataFrame, str]:
     return str(path), read_table(path), file_sha256([path])
 
 
-def _summary(label: str, problems: list[tuple[int, str]]) -> str:
-    rows = len({r for r, _ in problems})
-    return f"{label}: {len(problems)} problem(s) in {rows} row(s)"
-
-
-def _check_columns(
-    path: str, table: pd.DataFrame, required: tuple[str, ...], what: str
-) -> list[str]:
+def _check_columns(path: str, table: pd.DataFrame, required: tuple[str, ...], what: str
+                   ) -> None:
     missing = [c for c in required if c not in table.columns]
-    if not missing:
-        return []
-    return [
-        f"{path}: missing required column(s) {', '.join(missing)} for {what} "
-        f"(found: {', '.join(map(str, table.columns[:12]))})"
-    ]
+    if missing:
+        raise InputError(f"{path}: missing required column(s) {', '.join(missing)} for {what} "
+                         f"(found: {', '.join(map(str, table.columns[:12]))})")
 
 
 def _numeric(series: pd.Series) -> pd.Series:
     return pd.to_numeric(series.str.strip(), errors="coerce")
 
 
-def _check_rows(path: str, table: pd.DataFrame, mapped: MappedTable
-                ) -> list[tuple[int, str]]:
-    problems: list[tuple[int, str]] = []
+def _check_rows(problems: Problems, table: pd.DataFrame, mapped: MappedTable) -> None:
+    """Each cell's own rules (given, a number, a finite one, in range), then the rules between
+    the cells of a row and between rows (`_check_consistency`), into `problems`."""
     rows = np.arange(1, len(table) + 1)
 
     def report(mask, column: str, rule: str, values=None) -> None:
-        shown_name = mapped.names.get(column, column)
-        for row in rows[np.asarray(mask, dtype=bool)]:
-            shown = "" if values is None else f" (got '{values.iloc[row - 1]}')"
-            problems.append((int(row), f"{path}: row {row}, column {shown_name}: {rule}{shown}"))
+        problems.add_cells(rows[np.asarray(mask, dtype=bool)], mapped.names.get(column, column),
+                           rule, values)
 
     for column in ("runner_id", "race_id"):
         report(table[column].str.strip() == "", column, "must not be empty")
@@ -256,20 +247,16 @@ def _check_rows(path: str, table: pd.DataFrame, mapped: MappedTable
                 bad = values.notna() & ~test(values.to_numpy())
             report(bad, column, rule, table[column])
     with np.errstate(all="ignore"):  # rows with zeros or blanks are reported above
-        problems += _check_consistency(path, table, numeric, rows, mapped.names)
-    return sorted(problems, key=lambda p: p[0])
+        _check_consistency(problems, table, numeric, rows, mapped.names)
 
 
 def _check_consistency(
-    path: str, table: pd.DataFrame, numeric: dict[str, pd.Series], rows: np.ndarray,
+    problems: Problems, table: pd.DataFrame, numeric: dict[str, pd.Series], rows: np.ndarray,
     names: dict[str, str],
-) -> list[tuple[int, str]]:
-    problems: list[tuple[int, str]] = []
-
+) -> None:
     def report(mask, column: str, rule: str) -> None:
-        for row in rows[np.asarray(mask.fillna(False), dtype=bool)]:
-            problems.append((int(row), f"{path}: row {row}, column {names.get(column, column)}"
-                             f": {rule}"))
+        problems.add_cells(rows[np.asarray(mask.fillna(False), dtype=bool)],
+                           names.get(column, column), rule)
 
     distance = numeric["distance_km"]
     reached = distance
@@ -311,21 +298,15 @@ def _check_consistency(
             record_s = pd.Series(world_record_time_s(km.to_numpy(float)), index=km.index)
         faster = (numeric[time] < record_s) & np.isfinite(record_s)  # km over 1000: reported
         for row in rows[faster.fillna(False).to_numpy()]:
-            problems.append((int(row), f"{path}: row {row}, column {names.get(time, time)}: "
-                             "faster than the "
-                             f"world record for {name} ({km.iloc[row - 1]:g} km in about "
-                             f"{clock_text(record_s.iloc[row - 1])})"))
+            problems.add_cells([row], names.get(time, time), f"faster than the world record for "
+                               f"{name} ({km.iloc[row - 1]:g} km in about "
+                               f"{clock_text(record_s.iloc[row - 1])})")
     has_heat = [c for c in ("wbgt_c", "temp_c", "rh_pct") if c in numeric]
     if "wbgt_c" not in numeric and has_heat:
         for column in ("temp_c", "rh_pct"):
             if column not in numeric:
-                problems.append(
-                    (
-                        1,
-                        f"{path}: column {column}: needed with "
-                        f"{has_heat[0]} to compute WBGT (or give wbgt_c)",
-                    )
-                )
+                problems.add(f"column {column}", f"needed with {has_heat[0]} to compute WBGT (or "
+                             "give wbgt_c)", row=1)
             else:
                 report(numeric[column].isna(), column, "missing (needed to compute WBGT)")
     elif "wbgt_c" in numeric:
@@ -348,7 +329,6 @@ def _check_consistency(
     )
     per_race = distance.groupby(table["race_id"].str.strip()).transform("nunique")
     report(per_race > 1, "distance_km", "differs between rows of the same race_id")
-    return problems
 
 
 def _coerce(table: pd.DataFrame) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from model.data.cell_formats import DURATION_RULE, blank_missing, read_formats
-from model.errors import InputError
+from model.errors import InputError, Problems, cell_place
 
 SPLIT_COLUMNS = ("runner_id", "race_id", "km", "elapsed_s")
 # [km] a mark within this of the distance reached is at the finish, and two marks this close
@@ -42,22 +42,27 @@ def load_splits(path: str, splits: pd.DataFrame, table: pd.DataFrame,
     check_split_columns(path, splits)
     names = names or {}
     places = splits["place"] if "place" in splits.columns else pd.Series(np.nan, splits.index)
+    # a row's number in its own file (from wide_to_long, or the file's `row`), else its position
+    given = pd.to_numeric(splits["row"], errors="coerce") if "row" in splits.columns else \
+        pd.Series(np.nan, splits.index)
+    rows = given.fillna(pd.Series(np.arange(1, len(splits) + 1), splits.index)).to_numpy(int)
     splits = read_formats(blank_missing(splits, SPLIT_COLUMNS, extra_missing), ("elapsed_s",))
     left_out = (splits["elapsed_s"].str.strip() == "").to_numpy()
     notes = []
     if left_out.any():
-        where = [p if isinstance(p, str) else f"{path}: row {i + 1}"
+        where = [p if isinstance(p, str) else f"{path}: row {rows[i]}"
                  for i, p in zip(np.flatnonzero(left_out), places[left_out], strict=True)]
         notes.append(f"{int(left_out.sum())} split row(s) with a missing elapsed_s left out "
                      f"({'; '.join(where[:5])}{' ...' if len(where) > 5 else ''})")
-    found: list[str] = []
+    # a row from a wide column names its own place: the records file, row and column
+    found = Problems()
 
     def report(mask, column: str, rule: str, shown: pd.Series | None = None) -> None:
-        for i in np.flatnonzero(np.asarray(mask, dtype=bool) & ~left_out):
-            got = "" if shown is None else f" (got '{shown.iloc[i]}')"
+        for i in np.flatnonzero(np.asarray(mask, dtype=bool) & ~left_out).tolist():
             place = places.iloc[i] if isinstance(places.iloc[i], str) else \
-                f"{path}: row {i + 1}, column {names.get(column, column)}"
-            found.append(f"{place}: {rule}{got}")
+                f"{path}: {cell_place(int(rows[i]), names.get(column, column))}"
+            found.add(place, rule, None if shown is None else shown.iloc[i], row=int(rows[i]),
+                      as_written=True)
 
     km = pd.to_numeric(splits["km"].str.strip(), errors="coerce")
     elapsed = pd.to_numeric(splits["elapsed_s"].str.strip(), errors="coerce")
@@ -75,10 +80,9 @@ def load_splits(path: str, splits: pd.DataFrame, table: pd.DataFrame,
     ok = (record >= 0) & ~bad_km & ~bad_elapsed & ~left_out
     if ok.any():
         _check_against_records(km, elapsed, record, ok, table, report, splits)
+    found.sort_by_row()
     if found:
-        found.sort(key=lambda line: int(line.split(": row ", 1)[1].split(",", 1)[0])
-                   if ": row " in line else 0)
-        raise InputError(f"{path}: {len(found)} problem(s) in the splits", found)
+        raise found.error(f"{path}: {len(found)} problem(s) in the splits")
     kept = splits.assign(runner_id=runner, race_id=race, km=km, elapsed_s=elapsed)[~left_out]
     return kept.drop(columns=["place", "row"], errors="ignore").reset_index(drop=True), notes
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from model.errors import InputError
+from model.errors import InputError, Problems
 
 MAX_PROBLEMS_SHOWN = 50
 
@@ -61,12 +61,14 @@ def read_csv_text(path: Path) -> pd.DataFrame:
             if delim in header[0]:
                 raise InputError(f"{path}: header looks {name}-delimited ('{header[0][:40]}...'); "
                                  "the file must be comma-separated")
-    problems = [f"{path}: row {i}: has {len(row)} fields, the header {len(header)}"
-                for i, row in enumerate(rows[1:], start=1) if len(row) != len(header)]
+    problems = Problems(str(path))
+    for i, row in enumerate(rows[1:], start=1):
+        if len(row) != len(header):
+            problems.add(f"row {i}", f"has {len(row)} fields, the header {len(header)}", row=i)
     if problems:
-        raise InputError(f"{path}: {len(problems)} row(s) with a different number of fields "
-                         "than the header (a stray comma, or an unquoted comma in a value)",
-                         problems[:MAX_PROBLEMS_SHOWN])
+        raise problems.error(f"{path}: {len(problems)} row(s) with a different number of fields "
+                             "than the header (a stray comma, or an unquoted comma in a value)",
+                             limit=MAX_PROBLEMS_SHOWN)
     return pd.DataFrame(rows[1:], columns=header, dtype=object)
 
 

@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from model.errors import InputError
+from model.errors import InputError, Problems
 from model.hazard.specification import FACTORS
 
 DEFAULT_PRIORS_PATH = Path(__file__).with_name("priors.toml")
@@ -235,42 +235,50 @@ def load_priors(path: Priors | str | Path | None = None, *,
         raw = tomllib.loads(raw_bytes.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a valid TOML priors file ({exc})") from None
+    problems = Problems(str(path))
     entries: dict[str, Prior] = {}
     for section, names in _SECTIONS.items():
         table = raw.get(section)
         if not isinstance(table, dict):
-            raise InputError(f"{path}: missing table [{section}]")
+            problems.add(None, f"missing table [{section}]")
+            continue
         for name in names:
-            entries[name] = _read_prior(path, section, name, table.get(name))
+            prior = _read_prior(problems, section, name, table.get(name))
+            if prior is not None:
+                entries[name] = prior
+    problems.raise_if_any("the priors file", single=True)
     priors = Priors(str(path), hashlib.sha256(raw_bytes).hexdigest(), entries)
     return priors.without(exclude_evidence) if exclude_evidence else priors
 
 
-def _read_prior(path: Path, section: str, name: str, spec: object) -> Prior:
+def _read_prior(problems: Problems, section: str, name: str, spec: object) -> Prior | None:
+    """The prior [section.name], or None with each rule it breaks added to `problems`."""
     key = f"{section}.{name}"
     if not isinstance(spec, dict):
-        raise InputError(f"{path}: missing prior [{key}]")
+        problems.add(None, f"missing prior [{key}]")
+        return None
+    found = len(problems)
     dist = spec.get("dist")
     if dist not in ("normal", "halfnormal"):
-        raise InputError(f"{path}: [{key}] dist must be 'normal' or 'halfnormal', got {dist!r}")
-    if section in ("heterogeneity",) or name == "ck_log_sd":
-        if dist != "halfnormal":
-            raise InputError(f"{path}: [{key}] is a standard deviation: dist must be 'halfnormal'")
+        problems.add(None, f"[{key}] dist must be 'normal' or 'halfnormal', got {dist!r}")
+    elif (section in ("heterogeneity",) or name == "ck_log_sd") and dist != "halfnormal":
+        problems.add(None, f"[{key}] is a standard deviation: dist must be 'halfnormal'")
     sigma = spec.get("sigma")
     mu = spec.get("mu", 0.0) if dist == "normal" else 0.0
-    for field, value in (("sigma", sigma), ("mu", mu)):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"{path}: [{key}] {field} must be a number, got {value!r}")
-    if not sigma > 0:
-        raise InputError(f"{path}: [{key}] sigma must be > 0, got {sigma}")
-    correlation = _read_correlation(path, key, spec.get("correlation"))
+    if _numbers(problems, key, "", sigma=sigma, mu=mu) and not sigma > 0:
+        problems.add(None, f"[{key}] sigma must be > 0, got {sigma}")
+    correlation = _read_correlation(problems, key, spec.get("correlation"))
     evidence = spec.get("evidence", [])
     if not evidence or not all(isinstance(e, str) for e in evidence):
-        raise InputError(f"{path}: [{key}] evidence must list the study ids it rests on")
+        problems.add(None, f"[{key}] evidence must list the study ids it rests on")
+        evidence = []
+    source = _read_source(problems, key, dist, tuple(evidence), spec)
+    if len(problems) > found:
+        return None
     return Prior(
         section,
         name,
-        dist,
+        str(dist),
         float(mu),
         float(sigma),
         str(spec.get("unit", "")),
@@ -278,57 +286,74 @@ def _read_prior(path: Path, section: str, name: str, spec: object) -> Prior:
         str(spec.get("arithmetic", "")).strip(),
         str(spec.get("sign", "")),
         correlation,
-        *_read_source(path, key, dist, tuple(evidence), spec),
+        *source,
     )
 
 
-def _read_source(path: Path, key: str, dist: str, evidence: tuple[str, ...], spec: dict
-                 ) -> tuple[tuple[str, ...], tuple[float, float, str] | None]:
+def _numbers(problems: Problems, key: str, prefix: str, **values: object) -> bool:
+    """Whether each of `values` is a number (a bool is not); each that is not is a problem."""
+    ok = True
+    for field, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            problems.add(None, f"[{key}] {prefix}{field} must be a number, got {value!r}")
+            ok = False
+    return ok
+
+
+def _read_source(problems: Problems, key: str, dist: object, evidence: tuple[str, ...],
+                 spec: dict) -> tuple[tuple[str, ...], tuple[float, float, str] | None]:
     """`source` (rows mu/sigma come from, a subset of `evidence`) and its `fallback`; a file
     without them (an older copy) has priors that no exclusion changes."""
+    none: tuple[tuple[str, ...], None] = ((), None)
+    found = len(problems)
     source = spec.get("source", [])
     if not isinstance(source, list) or not all(isinstance(e, str) for e in source):
-        raise InputError(f"{path}: [{key}] source must list evidence ids, got {source!r}")
+        problems.add(None, f"[{key}] source must list evidence ids, got {source!r}")
+        return none
     outside = [e for e in source if e not in evidence]
-    if outside:
-        raise InputError(f"{path}: [{key}] source {', '.join(outside)} is not in its evidence")
+    if outside and evidence:  # no evidence at all is reported as such
+        problems.add(None, f"[{key}] source {', '.join(outside)} is not in its evidence")
     fallback = spec.get("fallback")
     if not source:
-        return (), None
+        return none
     if not isinstance(fallback, dict):
-        raise InputError(f"{path}: [{key}] has a source, so it needs fallback = {{ mu = ..., "
-                         "sigma = ..., why = \"...\" }} (the prior without that row)")
+        problems.add(None, f"[{key}] has a source, so it needs fallback = {{ mu = ..., "
+                     "sigma = ..., why = \"...\" } (the prior without that row)")
+        return none
     mu, sigma = fallback.get("mu", 0.0), fallback.get("sigma")
-    for field, value in (("sigma", sigma), ("mu", mu)):
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InputError(f"{path}: [{key}] fallback.{field} must be a number, got {value!r}")
-    if not sigma > 0 or (dist == "halfnormal" and mu != 0):
-        raise InputError(f"{path}: [{key}] fallback needs sigma > 0 (and no mu for a "
-                         "half-normal)")
+    if _numbers(problems, key, "fallback.", sigma=sigma, mu=mu) and (
+            not sigma > 0 or (dist == "halfnormal" and mu != 0)):
+        problems.add(None, f"[{key}] fallback needs sigma > 0 (and no mu for a half-normal)")
     why = str(fallback.get("why", "")).strip()
     if not why:
-        raise InputError(f"{path}: [{key}] fallback.why must say what the fallback rests on")
-    return tuple(source), (float(mu), float(sigma), why)
+        problems.add(None, f"[{key}] fallback.why must say what the fallback rests on")
+    if len(problems) > found:
+        return none
+    return tuple(source), (float(mu), float(sigma), why)  # type: ignore[arg-type]
 
 
 #: the correlations a priors file may state: entry -> the entries it may be correlated with
 _CORRELATIONS = {"baseline.log_hazard_per_km": ("distance_shape",)}
 
 
-def _read_correlation(path: Path, key: str, spec: object) -> tuple[tuple[str, float], ...]:
+def _read_correlation(problems: Problems, key: str, spec: object
+                      ) -> tuple[tuple[str, float], ...]:
     if spec is None:
         return ()
     allowed = _CORRELATIONS.get(key, ())
     if not isinstance(spec, dict) or not allowed:
-        raise InputError(f"{path}: [{key}] correlation: only [baseline.log_hazard_per_km] may "
-                         "have one, as a table such as {{ distance_shape = -0.8 }}")
+        problems.add(None, f"[{key}] correlation: only [baseline.log_hazard_per_km] may have "
+                     "one, as a table such as { distance_shape = -0.8 }")
+        return ()
     out = []
     for other, value in spec.items():
         if other not in allowed:
-            raise InputError(f"{path}: [{key}] correlation.{other}: may only be with "
-                             f"{', '.join(allowed)}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or not -1 < value < 1:
-            raise InputError(f"{path}: [{key}] correlation.{other} must be a number strictly "
-                             f"between -1 and 1, got {value!r}")
-        out.append((other, float(value)))
+            problems.add(None, f"[{key}] correlation.{other}: may only be with "
+                         f"{', '.join(allowed)}")
+        elif isinstance(value, bool) or not isinstance(value, int | float) \
+                or not -1 < value < 1:
+            problems.add(None, f"[{key}] correlation.{other} must be a number strictly between "
+                         f"-1 and 1, got {value!r}")
+        else:
+            out.append((other, float(value)))
     return tuple(out)
