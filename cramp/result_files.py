@@ -68,7 +68,8 @@ def output_files(result: SimulationResult, names: dict[str, str]) -> tuple[dict[
         names["course"]: result.course_table().to_csv(index=False).encode(),
         names["risk"]: png(plot_risk, result.comparison),
         names["time"]: png(plot_risk_vs_time, result.comparison),
-        names["onset"]: png(plot_onset, result.dataset),
+        names["onset"]: png_bytes(lambda file: plot_onset(result.dataset, title, file,
+                                                        curves=result.onset_curves()), rid),
     }
     return with_manifest(files, rid, attrs), rid
 

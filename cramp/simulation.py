@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 
 from model.errors import InputError
 from model.evidence.priors import Priors, load_priors
-from model.inference.posterior import open_posterior
 from model.output_claim import OutputClaim
 from model.provenance import provenance_attrs, provenance_frame
 from scenarios import spec as scenario_spec
@@ -235,7 +234,7 @@ def parameter_draws(fit, priors, draws: int, seed: int) -> ParameterDraws:
     """Draws from the literature prior (fit None) or thinned from a posterior."""
     from model.data.records import file_sha256
     from model.hazard.forward import prior_draws
-    from model.inference.posterior import posterior_params
+    from model.inference.posterior import open_posterior, posterior_params
 
     p = load_priors(priors)
     if fit is None:
@@ -306,6 +305,11 @@ class SimulationResult:
 
     def onset_curves(self) -> xr.Dataset:
         """Per plan, draw and km: the share of cramps starting there and the field's hazard."""
+        return self._curves.copy(deep=True)
+
+    @cached_property
+    def _curves(self) -> xr.Dataset:
+        # computed once for the onset plot, the saved set and the caller
         from scenarios.compare import course_curves
 
         return course_curves(self.dataset)
@@ -339,7 +343,7 @@ class SimulationResult:
         """Where cramps start along the course, and the field's hazard per km (two axes)."""
         from scenarios.plots import plot_onset
 
-        return plot_onset(self.dataset, self.scenario.name, axes=axes)
+        return plot_onset(self.dataset, self.scenario.name, axes=axes, curves=self._curves)
 
     def save(self, folder: str | Path | None = None, *, force: bool = False,
              claim: OutputClaim | None = None) -> dict[str, Path]:
@@ -366,7 +370,6 @@ class SimulationResult:
                 f" plans, baseline risk {base['mean']:.1%}; {self.parameters})")
 
 
-
 def _clock_text(units: float, *, seconds: bool = True) -> str:
     """`units` hours as 'H:MM:SS'; with seconds=False, `units` minutes (or hours) as 'M:SS'
     (or 'H:MM'), zero-padded to two digits in front when it is a clock time (>= 1 h)."""
@@ -375,3 +378,13 @@ def _clock_text(units: float, *, seconds: bool = True) -> str:
         return f"{minutes // 60}:{minutes % 60:02d}:{secs:02d}"
     whole, rest = divmod(round(units * 60), 60)
     return f"{whole}:{rest:02d}"
+
+
+def __getattr__(name: str) -> Callable:
+    """`open_posterior` on demand (cramp/web/training.py imports it from here): a module-level
+    import would load xarray with `import cramp.simulation`, and `cramp scenarios` needs none."""
+    if name == "open_posterior":
+        from model.inference.posterior import open_posterior
+
+        return open_posterior
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,19 +1,22 @@
 """Figures people would rather look at than read: the prior predictive check, prior vs
 posterior, the onset check and the data for the calibration plot.
 
-No backend is forced: files are written with savefig, and notebooks show figures inline."""
+No backend is forced: files are written with savefig, and notebooks show figures inline. pyplot is
+imported by the functions that make figures (a saved scenario plot needs none: see
+scenarios/plots.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import xarray as xr
 
 
 def plot_prior_predictive(pp: xr.Dataset, path: Path | None = None):
     """Incidence across prior draws (left) and where cramps start along the course (right)."""
+    import matplotlib.pyplot as plt
+
     fig, (ax_inc, ax_onset) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     for field in pp["field"].to_numpy():
         f = pp.sel(field=field)
@@ -40,6 +43,7 @@ def plot_prior_predictive(pp: xr.Dataset, path: Path | None = None):
 def plot_prior_posterior(posterior: xr.Dataset, priors, truth: dict | None = None):
     """One panel per factor: the literature prior (normal density) against the posterior draws
     (histogram), with the true value when the data are synthetic. Returns the figure."""
+    import matplotlib.pyplot as plt
     from scipy import stats
 
     from model.hazard.specification import FACTORS
@@ -63,6 +67,8 @@ def plot_prior_posterior(posterior: xr.Dataset, priors, truth: dict | None = Non
 
 def plot_onset_check(check: xr.Dataset):
     """Observed share of onsets per distance band against the model's, with its interval."""
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(8, 4))
     mid = 0.5 * (check["band_start_km"] + check["band_end_km"]).to_numpy()
     width = float(check["band_end_km"][0] - check["band_start_km"][0])
@@ -97,13 +103,17 @@ def finish_figure(fig, path: Path | None, dpi: int):
     show it inline)."""
     if path is not None:
         fig.savefig(path, dpi=dpi, format="png")
-        plt.close(fig)
+        if fig.canvas.manager is not None:  # a pyplot figure: let pyplot forget it
+            import matplotlib.pyplot as plt
+
+            plt.close(fig)
     return fig
 
 
 def plot_training_load(profile, path: Path | None = None):
     """Weekly km over the last 12 weeks with the taper marked, and the Performance Manager Chart
     (fitness CTL, fatigue ATL, form TSB) over the last 90 days before the race."""
+    import matplotlib.pyplot as plt
     import pandas as pd
 
     daily = profile.daily.assign(date=pd.to_datetime(profile.daily["date"]))

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from scipy.special import logsumexp
 
 from model.data.records import RaceRecords
 from model.hazard.features import build_features
@@ -113,6 +112,9 @@ def compute_effect_weights(records: RaceRecords, params: xr.Dataset, z_effect: n
     (`z_effect`, the block's standard-normal nodes, repeated values allowed): multiply the
     block's weights by it. Shape (draw, len(z_effect)); for each draw sum_n w_n factor = 1 over
     the Gauss-Hermite weights w_n of the distinct nodes."""
+    # here, not at import: scipy (~0.2 s) is for runners with a race history only
+    from scipy.special import logsumexp
+
     nodes, index = np.unique(z_effect, return_inverse=True)
     z_n, logw_n = gauss_hermite_normal(len(nodes))
     if not np.allclose(np.sort(z_n), nodes):

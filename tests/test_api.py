@@ -27,10 +27,16 @@ PUBLIC = {
     "StartAt", "Combined", "load_records", "RaceRecords", "fit", "Fit", "synthesize",
     "load_priors", "Priors", "evidence", "priors_table", "prior_check", "PriorCheck",
     "prior_sensitivity", "read_training_log", "TrainingLog", "runner_profile", "RunnerProfile",
-    "profiles_table", "InputError", "calibrate_priors", "CalibratedPriors",
+    "profiles_table", "InputError", "Problems", "calibrate_priors", "CalibratedPriors",
     "course_from_gpx", "load_column_map", "ColumnMap", "summarise_splits", "SplitSummary",
 }
 HEAVY = ("pymc", "arviz", "nutpie", "pytensor", "numba")
+# xarray would import these on its first Variable and every to_netcdf (~0.5 s of CPU): the
+# command line, simulating without --dask, keeps them out (cramp/cli/startup.py); the public API
+# leaves a user's xarray as it is, so it may import them
+DASK = ("dask", "distributed")
+# scipy (~0.2 s) is for runners with a race history (scenarios/history.py) and for dask
+SCIPY = ("scipy",)
 
 
 def test_public_names_are_guarded():
@@ -45,8 +51,8 @@ def test_public_names_are_guarded():
         cramp.simulate_everything  # noqa: B018
 
 
-def heavy_modules_after(code: str, tmp_path) -> list[str]:
-    probe = code + (f"\nimport sys; print('HEAVY:' + ','.join(m for m in {HEAVY!r}"
+def heavy_modules_after(code: str, tmp_path, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    probe = code + (f"\nimport sys; print('HEAVY:' + ','.join(m for m in {heavy!r}"
                     " if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
                             text=True, env={**os.environ, "MPLBACKEND": "Agg"}, timeout=300)
@@ -58,9 +64,15 @@ def heavy_modules_after(code: str, tmp_path) -> list[str]:
 def test_simulation_path_does_not_import_the_sampler(tmp_path):
     code = """
 import cramp
-from cramp.cli import app
 result = cramp.Scenario.load("goal_marathon_runner").run(draws=20)
 result.table(); result.conclusions(); result.plot_onset(); result.save("api_out")
+"""
+    assert heavy_modules_after(code, tmp_path) == []
+    assert (tmp_path / "api_out" / "result.nc").exists()
+
+
+CLI_SIMULATE = """
+from cramp.cli import app
 for argv in (["--help"], ["scenarios"],
              ["simulate", "goal_marathon_runner", "--draws", "20", "--out", "cli_out"]):
     try:
@@ -68,12 +80,68 @@ for argv in (["--help"], ["scenarios"],
     except SystemExit:
         pass
 """
-    assert heavy_modules_after(code, tmp_path) == []
+CLI_PLAN = """
+from cramp.cli import app
+app(["plan", "goal_marathon_runner", "--max-risk", "0.3", "--draws", "20", "--out", "plan_out"],
+    standalone_mode=False)
+"""
+
+
+def test_command_line_simulation_imports_neither_sampler_nor_dask(tmp_path):
+    # the saved plots are drawn without pyplot (scenarios/plots.py; the plan's are not yet)
+    assert heavy_modules_after(CLI_SIMULATE, tmp_path,
+                               HEAVY + DASK + SCIPY + ("matplotlib.pyplot",)) == []
     assert (tmp_path / "cli_out" / "comparison.json").exists()
+    assert heavy_modules_after(CLI_PLAN, tmp_path, HEAVY + DASK + SCIPY) == []
+    assert (tmp_path / "plan_out" / "plan.json").exists()
+
+
+def test_the_public_api_leaves_xarray_as_it_is(tmp_path):
+    """A library does not patch xarray in a user's process: only the command line does."""
+    code = """
+from xarray.backends import locks
+from xarray.namedarray import pycompat, utils
+shipped = (locks.get_dask_scheduler, utils.is_dask_collection)
+import cramp
+cramp.Scenario.load("goal_marathon_runner").run(draws=4).save("out")
+same = shipped == (locks.get_dask_scheduler, utils.is_dask_collection)
+same &= all(type(m) is pycompat.DuckArrayModule
+            for m in pycompat._cached_duck_array_modules.values())
+print("AS-SHIPPED" if same else "PATCHED")
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, env={**os.environ, "MPLBACKEND": "Agg"}, timeout=300)
+    assert result.stdout.split()[-1:] == ["AS-SHIPPED"], result.stderr[-2000:]
+
+
+def test_xarray_still_works_with_dask_once_dask_is_imported(tmp_path):
+    """After a command-line run in the same process (dask kept unloaded), a dask array made
+    afterwards is still one to xarray: chunked, computed and written like before."""
+    code = CLI_SIMULATE + CLI_PLAN + """
+import sys
+assert "dask" not in sys.modules
+import xarray as xr
+import dask.array as da
+ds = xr.Dataset({"a": ("x", da.arange(4.0, chunks=2))})
+assert ds.chunks == {"x": (2, 2)}, ds.chunks
+assert float(ds["a"].sum().compute()) == 6.0
+ds.to_netcdf("chunked.nc", engine="h5netcdf")
+assert xr.open_dataset("chunked.nc", engine="h5netcdf")["a"].values.tolist() == [0, 1, 2, 3]
+"""
+    assert heavy_modules_after(code, tmp_path, ("dask.array",)) == ["dask.array"]
+    assert (tmp_path / "cli_out" / "result.nc").exists()
 
 
 def test_importing_cramp_is_light(tmp_path):
     assert heavy_modules_after("import cramp", tmp_path) == []
+
+
+def test_listing_the_scenarios_loads_neither_xarray_nor_pandas(tmp_path):
+    # `cramp scenarios` reads TOML titles: xarray (~0.3 s) and pandas (~0.4 s, with scenario
+    # files' h:mm:ss read by model/data/cell_formats.py) come with a simulation, not before
+    code = ("import cramp\ncramp.Scenario.catalogue()\nfrom cramp.cli import app\n"
+            "app(['scenarios'], standalone_mode=False)")
+    assert heavy_modules_after(code, tmp_path, HEAVY + DASK + ("xarray", "pandas")) == []
 
 
 # --- records from a DataFrame: same rules, same messages as from a file ----------------------
@@ -161,6 +229,29 @@ def test_result_table_conclusions_plots_and_save(goal, tmp_path):
     assert result.save(tmp_path / "out", force=True) == paths
     provenance = result.provenance()["value"]
     assert provenance["seed"] == 5 and provenance["scenario_sha256"] == goal.spec.sha256
+
+
+def test_onset_curves_are_computed_once_per_result(goal, monkeypatch):
+    """The onset plot and `onset_curves` share one computation (they were one each)."""
+    import scenarios.compare as compare
+    import scenarios.plots as plots
+
+    calls = []
+    original = compare.course_curves
+
+    def counted(dataset):
+        calls.append(dataset)
+        return original(dataset)
+
+    monkeypatch.setattr(compare, "course_curves", counted)
+    monkeypatch.setattr(plots, "course_curves", counted)
+    result = goal.run(draws=20)
+    curves = result.onset_curves()
+    result.plot_onset()
+    result.plot_onset()
+    plt.close("all")
+    assert len(calls) == 1
+    assert curves.identical(result.onset_curves())
 
 
 def test_run_rejects_too_few_draws(goal):

@@ -11,6 +11,7 @@ import typer
 
 from cramp.cli.app import ForceOpt, PriorsOpt, app, err, guarded, out
 from cramp.cli.render import print_plan
+from cramp.cli.startup import dask_only_once_imported
 from model.errors import InputError
 
 
@@ -58,6 +59,7 @@ def plan(
     # claimed before the search: a second run on the same folder is refused now, not at the end
     with PlanResult.claim_output(s, out_dir, force=force) as claim:
         err.print(f"{s.name}: searching targets, parameters from {source}", highlight=False)
+        dask_only_once_imported()  # a search runs no dask (cramp/cli/startup.py)
         result = s.plan(max_risk, confidence=confidence, fit=posterior, draws=draws, seed=seed,
                         priors=priors_path)
         paths = result.save(claim=claim)

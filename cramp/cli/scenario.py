@@ -12,6 +12,7 @@ from rich.text import Text
 
 from cramp.cli.app import ForceOpt, PriorsOpt, app, err, guarded, out, say
 from cramp.cli.render import print_comparison
+from cramp.cli.startup import dask_only_once_imported
 from model.errors import InputError
 
 
@@ -82,6 +83,8 @@ def _run_with_progress(s, posterior, draws, seed, priors_path, dask_address):
             else None
         with Client(cluster or dask_address):
             return run(backend="dask")
+    # this process runs no dask: xarray need not import it (~0.5 s; cramp/cli/startup.py)
+    dask_only_once_imported()
     with Progress(console=err, transient=True, disable=not sys.stderr.isatty()) as bar:
         task = bar.add_task("simulating", total=None)
         return run(progress=lambda done, total: bar.update(task, completed=done, total=total))

@@ -15,9 +15,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MISSING_MARKERS = ("", "NA", "N/A", "#N/A", "NULL", "None", ".", "-", "--")  # any case
 FLAG_COLUMNS = ("cramped", "cramp_history", "cramp_after_finish")
@@ -48,6 +51,8 @@ def missing_mask(text: pd.Series, extra: tuple[str, ...] = ()) -> pd.Series:
     missing = lowered.isin([m.strip().lower() for m in MISSING_MARKERS + tuple(extra)])
     numbers = [float(m) for m in extra if _is_number(m)]
     if numbers:
+        import pandas as pd  # here: a scenario file reads durations (`duration_s`) without it
+
         missing |= pd.to_numeric(cell, errors="coerce").isin(numbers)
     return missing
 
@@ -80,6 +85,8 @@ def read_formats(table: pd.DataFrame, columns) -> pd.DataFrame:
 
 def duration_seconds(text: pd.Series) -> pd.Series:
     """`h:mm:ss` cells as seconds (float); NaN where a cell is not such a duration."""
+    import pandas as pd
+
     parts = text.astype(str).str.strip().str.extract(f"^{DURATION.pattern}$")
     hours, minutes, seconds = (pd.to_numeric(parts[i]) for i in range(3))
     return hours * 3600.0 + minutes * 60.0 + seconds
