@@ -174,8 +174,11 @@ class Quadrature:
     damage_nodes: int
 
 
-#: inside the sampler, evaluated at every step: exact to < 0.01 log-likelihood units per runner
-#: (tested against adaptive quadrature)
+#: inside the sampler, evaluated at every step. Accurate (no runner off by 0.05 log-likelihood
+#: units, no posterior moved by 0.1 SD) up to runner_sd 1.2, the prior's 89th percentile; at the
+#: 99th (1.93) runners with several races are off by up to 0.25 units and runner_sd's posterior
+#: by ~0.4 SD. 21 nodes hold to the 99th at 1.7-2.3x the cost per gradient
+#: (tests/test_quadrature_accuracy.py, bench/quadrature_error.py, bench/quadrature_cost.py)
 FIT_QUADRATURE = Quadrature(effect_nodes=9, damage_nodes=5)
 #: predictions for new runners and the simulator's single runner: evaluated once, so finer
 PREDICT_QUADRATURE = Quadrature(effect_nodes=15, damage_nodes=9)

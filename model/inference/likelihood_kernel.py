@@ -150,6 +150,29 @@ def runner_posterior(log_s, logw_runner, record_runner, n_runner):
     return total, node
 
 
+def runner_logliks(const, b_cell, params, cell_x, log_length, onset_x, onset_log_length,
+                   damage_x, taper_units, record_order, record_runner, group_start, window_x,
+                   window_log_length, window_drop, z_runner, logw_runner, z_damage, logw_damage,
+                   damage_offset) -> np.ndarray:
+    """Per runner, log sum_n w_n prod_r S_rn: the terms whose sum `loglik_and_gradient`
+    returns (same arguments), without the gradient. For checking a quadrature rule against
+    a finer one (tests/test_quadrature_accuracy.py, bench/quadrature_error.py)."""
+    runner_scale, beta_damage, ck_sd = params[0], params[1], params[3]
+    pre_sum, _ = cell_sums(b_cell, cell_x, log_length)
+    onset_rate, _, base, _, exp_damage, _, window_cum = record_rates(
+        const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
+        group_start, window_x, window_log_length, z_damage, damage_offset)
+    a = beta_damage * ck_sd / LN2  # as in loglik_and_gradient: the SOLO records' combined SD
+    v = max(np.sqrt(runner_scale * runner_scale + a * a), 1e-300)
+    log_s = forward(pre_sum, onset_rate, base, np.exp(runner_scale * z_runner),
+                    np.exp(v * z_runner), exp_damage, logw_damage, group_start, window_cum,
+                    window_drop)[0]
+    node = np.zeros((z_runner.size, np.max(record_runner) + 1)) + logw_runner[:, None]
+    np.add.at(node.T, record_runner, log_s.T)
+    top = node.max(axis=0)
+    return top + np.log(np.exp(node - top).sum(axis=0))
+
+
 @numba.njit(error_model="numpy", cache=True)
 def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u,
              exp_solo, exp_damage, damage, record_runner, z_runner, z_damage, group_start,

@@ -145,6 +145,36 @@ def design_cohort(design: SbcDesign, seed: int, truth: dict, synthesize: Callabl
     return records, splits if design.splits else None
 
 
+def design_race_effects(design: SbcDesign, seed: int, truth: dict,
+                        race_ids: np.ndarray) -> np.ndarray:
+    """The true race effects [log hazard] of `design_cohort(design, seed, truth, ...)`'s races
+    `race_ids` ("race000", ...): the generator's field redrawn from the same seed."""
+    from model.validation.synth import draw_field
+
+    n_drawn_races = max(design.n_races, MAX_RACES_PER_RUNNER)
+    n_drawn = -(-design.n_records * n_drawn_races // design.n_races)
+    field = draw_field(n_drawn, np.random.default_rng(seed), n_races=n_drawn_races)
+    return truth["race_sd"] * field.z_race[[int(r.removeprefix("race")) for r in race_ids]]
+
+
+def kernel_point(d, truth: dict, race_effect: np.ndarray):
+    """(const, b_cell, params) of the likelihood kernel for model data `d`
+    (hazard_model.prepare) at a truth in the generator's format (synth.DEFAULT_TRUTH) with the
+    races' effects `race_effect` [log hazard]: the covariates are centred, so the intercept at
+    the centre is log_hazard_per_km plus each factor's centre times its coefficient."""
+    beta = truth["beta"]
+    shift = sum(beta[f] * d.centres[f] for f in FACTORS)
+    shift += truth["distance_shape"] * d.centres["distance_shape"]
+    const = truth["log_hazard_per_km"] + shift + race_effect[d.race_index]
+    for i, name in enumerate(d.record_names):
+        if name != "muscle_damage":  # damage enters the kernel itself (integrated if missing)
+            const = const + beta[name] * d.record_x[i]
+    b_cell = np.array([truth["distance_shape"]] + [beta[n] for n in d.cell_names])
+    params = np.array([truth["runner_sd"], beta["muscle_damage"], truth["ck_log_mean"],
+                       truth["ck_log_sd"], truth["ck_taper_effect"]])
+    return const, b_cell, params
+
+
 def replicate(design: SbcDesign, index: int, base_seed: int, priors: Priors,
               settings: FitSettings = FitSettings()) -> dict:
     """One replication: prior draw -> synthetic cohort (the model's generator) -> fit -> the
