@@ -47,6 +47,9 @@ DEFAULT_TRUTH = {
 }
 CRAMP_SLOWDOWN = 1.15
 KM_PACE_SD = 0.03  # ln pace of one km around the plan
+FAST_START_SHARE = 0.4  # of runners start too fast, by a speed share drawn from FAST_START_SPEED
+FAST_START_SPEED = (0.03, 0.12)
+FAST_START_UNTIL = 0.4  # share of the race distance run fast, paid back over the rest
 REF_DISTANCE_KM = 21.0975
 
 
@@ -89,10 +92,12 @@ def draw_field(
     distances_km: tuple[float, ...] = (MARATHON_KM,),
     n_races: int | None = None,
     wbgt_range_c: tuple[float, float] = (8.0, 28.0),
+    fast_start_share: float = FAST_START_SHARE,
 ) -> Field:
     """Draw a field: marathon-equivalent abilities 2:45-6:00 h, longest runs ~72% of the race
-    distance, tapers of 2-21 days, 30% with a cramp history, 40% starting 3-12% too fast, and
-    each km's pace 3% (SD) off the plan."""
+    distance, tapers of 2-21 days, 30% with a cramp history, `fast_start_share` (40%) starting
+    3-12% too fast over the first 40% of the race and paying it back after (a step in pace at
+    40%), and each km's pace 3% (SD) off the plan. The share changes no random draw."""
     n_races = n_races or max(8, n_records // 400)
     race_distance = np.resize(np.asarray(distances_km, float), n_races)
     race_wbgt = rng.uniform(*wbgt_range_c, n_races)
@@ -112,12 +117,14 @@ def draw_field(
     _, end, length = segment_grid(distance)
     t_pred = predicted_time_s(ref_time, REF_DISTANCE_KM, distance)
     overall = rng.normal(-0.02, 0.05, n_records)
-    fast_start = np.where(rng.random(n_records) < 0.4, rng.uniform(0.03, 0.12, n_records), 0.0)
-    early = end <= 0.4 * distance[:, None]
+    fast_start = np.where(rng.random(n_records) < fast_start_share,
+                          rng.uniform(*FAST_START_SPEED, n_records), 0.0)
+    early = end <= FAST_START_UNTIL * distance[:, None]
+    paid_back = fast_start * FAST_START_UNTIL / (1.0 - FAST_START_UNTIL)
     speed = (
         1
         + overall[:, None]
-        + np.where(early, fast_start[:, None], -fast_start[:, None] * 0.4 / 0.6)
+        + np.where(early, fast_start[:, None], -paid_back[:, None])
     ) * np.exp(rng.normal(0.0, KM_PACE_SD, end.shape))  # hills, wind, drink stations
     return Field(
         distance,
@@ -181,12 +188,18 @@ def synthesize(
     ck_measured_fraction: float = 0.6,
     onset_known_fraction: float = 0.75,
     dnf_fraction: float = 0.03,
+    cramp_slowdown: float = CRAMP_SLOWDOWN,
+    fast_start_share: float = FAST_START_SHARE,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A cohort of `n_records` runner-races drawn with the true parameters `truth`
-    (defaults: DEFAULT_TRUTH); returns (records, splits)."""
+    (defaults: DEFAULT_TRUTH); returns (records, splits). `cramp_slowdown` (pace after an onset
+    over pace before) and `fast_start_share` (draw_field) are for diagnostic variants (bench/
+    score_check.py); none of the options changes a random draw, so the same seed gives the
+    same field, onsets and onset-known flags."""
     rng = np.random.default_rng(seed)
     params = truth_dataset(truth)
-    field = draw_field(n_records, rng, distances_km=distances_km, n_races=n_races)
+    field = draw_field(n_records, rng, distances_km=distances_km, n_races=n_races,
+                       fast_start_share=fast_start_share)
     n = n_records
     log_ck = field_log_ck(
         field,
@@ -224,11 +237,11 @@ def synthesize(
     cramp_km = np.where(cramped, cramp_km, np.nan)
     reached = np.where(dnf, dnf_km, distance)
 
-    # the share of each segment run after the onset is run CRAMP_SLOWDOWN times slower
+    # the share of each segment run after the onset is run `cramp_slowdown` times slower
     with np.errstate(invalid="ignore", divide="ignore"):
         after = np.clip((start + length - np.nan_to_num(cramp_km)[:, None]) / length, 0.0, 1.0)
     after = np.where(cramped[:, None] & (length > 0), after, 0.0)
-    seg_time = field.segment_time_s * (1.0 + (CRAMP_SLOWDOWN - 1.0) * after)
+    seg_time = field.segment_time_s * (1.0 + (cramp_slowdown - 1.0) * after)
     elapsed = np.cumsum(seg_time, axis=1)
     race_time = _time_at_km(seg_time, start, length, reached)
 
