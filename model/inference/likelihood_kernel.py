@@ -111,17 +111,23 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage,
             for m in range(n_d):
                 p = n * n_d + m
                 for r in span(lo, hi):
-                    # top is -inf where every damage level's likelihood underflows at this
-                    # runner node: its weight is 0, not exp(-inf + inf) = NaN
-                    share[p, r] = (vm.exp(log_lik[m, r] + logw_damage[m] - top[r])
-                                   if top[r] > -np.inf else 0.0)
+                    share[p, r] = vm.exp(log_lik[m, r] + logw_damage[m] - top[r])
                     acc[r] += share[p, r]
             for m in range(n_d):
                 p = n * n_d + m
                 for r in span(lo, hi):
-                    share[p, r] = share[p, r] / acc[r] if acc[r] > 0.0 else 0.0
+                    share[p, r] /= acc[r]
             for r in span(lo, hi):
                 log_s[n, r] = top[r] + vm.log(acc[r])
+            for r in range(lo, hi):
+                # every damage level's likelihood underflows at this runner node (large
+                # runner_sd, a located onset): its weight is 0, not exp(-inf + inf) = NaN,
+                # which would make the whole gradient NaN. Rare: fixed up here, so that the
+                # loops above stay branch-free and vectorise.
+                if top[r] == -np.inf:
+                    log_s[n, r] = -np.inf
+                    for m in range(n_d):
+                        share[n * n_d + m, r] = 0.0
     return log_s, share, d_log_lam, d_pre, d_onset, located_inner
 
 
