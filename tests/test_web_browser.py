@@ -57,6 +57,11 @@ def served(tmp_path_factory):
 
 def test_a_coach_submits_the_form_and_sees_the_answer(served):
     webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.common.exceptions import (
+        ElementClickInterceptedException,
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -70,7 +75,19 @@ def test_a_coach_submits_the_form_and_sees_the_answer(served):
     try:
         browser.get(served)
         submit = (By.XPATH, "//button[.//p[contains(., 'Compare the plans')]]")
-        WebDriverWait(browser, 60).until(ec.element_to_be_clickable(submit)).click()
+
+        def submitted(driver) -> bool:
+            # while the page is still laying itself out another element may sit over the
+            # button for a moment ("element click intercepted"): a user would click again
+            try:
+                driver.find_element(*submit).click()
+            except (ElementClickInterceptedException, NoSuchElementException,
+                    StaleElementReferenceException):
+                return False
+            return True
+
+        WebDriverWait(browser, 60).until(ec.element_to_be_clickable(submit))
+        WebDriverWait(browser, 30).until(submitted)
         headline = WebDriverWait(browser, 120).until(ec.presence_of_element_located(
             (By.XPATH, "//h2[contains(., 'Risk of a cramp with the plan as written')]")))
         assert headline.text.startswith("Risk of a cramp with the plan as written: ")
