@@ -31,6 +31,16 @@ EARLY_WEIGHT_LIMIT = 0.06
 
 
 @pytest.fixture(scope="module")
+def score_check():
+    """bench/score_check.py as a module (bench/ is not a package)."""
+    path = Path(__file__).parents[1] / "bench" / "score_check.py"
+    spec = importlib.util.spec_from_file_location("score_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
 def located():
     """Per cramp of unknown onset: normalised onset weights' mass well before the true
     segment, and whether the runner started too fast."""
@@ -77,13 +87,9 @@ def test_onsets_of_fast_starters_are_located_near_the_truth(located):
     assert early[fast].mean() < EARLY_WEIGHT_LIMIT
 
 
-def test_oracle_onset_weights_give_the_known_onset_scores():
+def test_oracle_onset_weights_give_the_known_onset_scores(score_check):
     """bench/score_check.py's oracle variant (unknown onsets with all weight on the true
     segment) scores exactly as the same cohort with every onset recorded."""
-    path = Path(__file__).parents[1] / "bench" / "score_check.py"
-    spec = importlib.util.spec_from_file_location("score_check", path)
-    score_check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(score_check)
     from model.evidence.priors import load_priors
     from model.validation.sbc import design_named
 
@@ -96,16 +102,12 @@ def test_oracle_onset_weights_give_the_known_onset_scores():
     assert oracle["beta[relative_pace]"] != pytest.approx(splits["beta[relative_pace]"])
 
 
-def test_gradient_is_finite_where_every_damage_level_underflows_at_a_runner_node():
+def test_gradient_is_finite_where_every_damage_level_underflows_at_a_runner_node(score_check):
     """Cohort 10 of three_races_600 (seed 1, no fast starters; true runner_sd 1.6): at a far
     runner node every damage level of one record with a located onset has likelihood 0, whose
     weights were exp(-inf + inf) = NaN and made the whole gradient NaN. The kernel gives such a
     node weight 0 (the log-likelihood is unchanged; the gradient then agreed with central finite
     differences in every parameter to 1e-6 relative, checked when this was fixed)."""
-    path = Path(__file__).parents[1] / "bench" / "score_check.py"
-    spec = importlib.util.spec_from_file_location("score_check", path)
-    score_check = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(score_check)
     from model.evidence.priors import load_priors
     from model.validation.sbc import design_named
 
