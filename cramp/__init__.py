@@ -48,6 +48,7 @@ _EXPORTS = {
     "SplitSummary": "model.data.split_summary",
     "fit": "cramp.fitting",
     "Fit": "cramp.fitting",
+    "open_posterior": "model.inference.posterior",
     "synthesize": "model.validation.synth",
     # priors and what they imply
     "load_priors": "model.evidence.priors",

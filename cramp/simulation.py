@@ -379,12 +379,3 @@ def _clock_text(units: float, *, seconds: bool = True) -> str:
     whole, rest = divmod(round(units * 60), 60)
     return f"{whole}:{rest:02d}"
 
-
-def __getattr__(name: str) -> Callable:
-    """`open_posterior` on demand (cramp/web/training.py imports it from here): a module-level
-    import would load xarray with `import cramp.simulation`, and `cramp scenarios` needs none."""
-    if name == "open_posterior":
-        from model.inference.posterior import open_posterior
-
-        return open_posterior
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,6 +29,7 @@ PUBLIC = {
     "prior_sensitivity", "read_training_log", "TrainingLog", "runner_profile", "RunnerProfile",
     "profiles_table", "InputError", "Problems", "calibrate_priors", "CalibratedPriors",
     "course_from_gpx", "load_column_map", "ColumnMap", "summarise_splits", "SplitSummary",
+    "open_posterior",
 }
 HEAVY = ("pymc", "arviz", "nutpie", "pytensor", "numba")
 # xarray would import these on its first Variable and every to_netcdf (~0.5 s of CPU): the

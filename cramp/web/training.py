@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 
 import cramp
-from cramp.simulation import open_posterior
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def posterior_upload(name: str, data: bytes):
     with tempfile.TemporaryDirectory(prefix="cramp-upload-") as tmp:
         path = Path(tmp) / (PurePath(name).name or "posterior.nc")
         path.write_bytes(data)
-        return open_posterior(path, name)  # loaded into memory before the file goes
+        return cramp.open_posterior(path, name)  # loaded into memory before the file goes
 
 
 def course_upload(name: str, data: bytes) -> dict[str, object]:
