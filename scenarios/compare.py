@@ -44,14 +44,18 @@ def course_curves(result: xr.Dataset) -> xr.Dataset:
     })
 
 
-def onset_quantiles_km(result: xr.Dataset, intervention: str) -> dict[str, float]:
-    """Quantiles of the onset km among runners who cramp, over the field and the draws (onsets
-    spread evenly within a segment)."""
-    onset = onset_probability(result).sel(intervention=intervention).mean("draw").to_numpy()
-    cdf = np.concatenate([[0.0], np.cumsum(onset)]) / onset.sum()
+def onset_quantiles_km(result: xr.Dataset) -> dict[str, dict[str, float]]:
+    """Per intervention, quantiles of the onset km among runners who cramp, over the field and
+    the draws (onsets spread evenly within a segment)."""
+    onset = onset_probability(result).mean("draw").transpose("intervention", "segment")
+    per_segment = onset.to_numpy()
+    cdf = np.concatenate([np.zeros((len(per_segment), 1)), np.cumsum(per_segment, axis=1)],
+                         axis=1) / per_segment.sum(axis=1, keepdims=True)
     km = np.concatenate([result["segment_start_km"].to_numpy()[:1],
                          result["segment_end_km"].to_numpy()])
-    return {f"q{round(q * 100)}": float(np.interp(q, cdf, km)) for q in ONSET_QUANTILES}
+    return {str(name): {f"q{round(q * 100)}": float(np.interp(q, row, km))
+                        for q in ONSET_QUANTILES}
+            for name, row in zip(onset["intervention"].to_numpy(), cdf, strict=True)}
 
 
 def nnt(risk_difference: xr.DataArray, prob: float = INTERVAL_PROB) -> dict:
@@ -74,6 +78,7 @@ def comparison(result: xr.Dataset, prob: float = INTERVAL_PROB) -> dict:
     ``interventions``, baseline first."""
     base = result.sel(intervention="baseline")
     expected = result["planned_finish_time_s"] + result["expected_time_lost_s"]
+    onset_km = onset_quantiles_km(result)
     rows = []
     for name in result["intervention"].to_numpy():
         r = result.sel(intervention=name)
@@ -96,7 +101,7 @@ def comparison(result: xr.Dataset, prob: float = INTERVAL_PROB) -> dict:
             "expected_finish_time_s": interval(expected.sel(intervention=name), prob),
             "expected_finish_time_delta_s": interval(expected_delta, prob),
             "p_faster_expected": None if is_base else float((expected_delta < 0).mean()),
-            "onset_km": onset_quantiles_km(result, name),
+            "onset_km": onset_km[str(name)],
         })
     table = {"interval": {"kind": INTERVAL_KIND, "prob": prob}, "interventions": rows,
              "field": "race_day_z" in result}  # a field's risk is one race day's incidence

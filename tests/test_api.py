@@ -133,6 +133,35 @@ assert xr.open_dataset("chunked.nc", engine="h5netcdf")["a"].values.tolist() == 
     assert (tmp_path / "cli_out" / "result.nc").exists()
 
 
+def _console_script(args: list[str], tmp_path, stdout=subprocess.PIPE):
+    """`cramp ARGS` as the console script runs it, with an exit handler registered first (as a
+    library would) that leaves a file behind."""
+    code = ("import atexit, pathlib, sys\n"
+            "atexit.register(pathlib.Path('handler-ran').touch)\n"
+            f"sys.argv = ['cramp', *{args!r}]\n"
+            "from cramp.cli import main\nmain()\n")
+    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def test_console_script_skips_teardown_but_not_exit_codes_output_or_handlers(tmp_path):
+    """`main` leaves without the interpreter's teardown (cramp/cli/startup.py): the exit code,
+    everything printed (through a pipe, so buffered) and the exit handlers survive that."""
+    listed = _console_script(["scenarios"], tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.splitlines()[-1].startswith("trail_race_hilly:"), listed.stdout
+    assert (tmp_path / "handler-ran").exists()
+    (tmp_path / "handler-ran").unlink()
+    bad = _console_script(["simulate", "no_such_scenario"], tmp_path)
+    assert bad.returncode == 2 and "no such scenario file" in bad.stderr, bad.stderr
+    assert (tmp_path / "handler-ran").exists()
+    read_one_line = subprocess.Popen(["head", "-n", "1"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.DEVNULL)
+    closed = _console_script(["scenarios"], tmp_path, stdout=read_one_line.stdin)
+    read_one_line.communicate()
+    assert "Traceback" not in closed.stderr, closed.stderr
+
+
 def test_importing_cramp_is_light(tmp_path):
     assert heavy_modules_after("import cramp", tmp_path) == []
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 # the command modules register their commands on `app` (in the order `--help` lists them)
 from cramp.cli import data, plan, priors, sbc, scenario, training, web  # noqa: F401
 from cramp.cli.app import app
+from cramp.cli.startup import exit_without_teardown
 
 
 def main() -> None:
-    app()
+    """The `cramp` console script: run the command, then leave the process without tearing the
+    interpreter down (cramp/cli/startup.py says why)."""
+    try:
+        app()
+    except SystemExit as finished:
+        exit_without_teardown(finished.code)
+    exit_without_teardown(0)
