@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from model.data.records import RaceRecords
-from model.hazard import onset_location
+from model.hazard import onset_location, onset_steps
 from model.hazard.features import build_features
 from model.hazard.onset_location import DRIFT_SD_GRID
 from model.hazard.specification import NO_CRAMP, ONSET_KNOWN
@@ -120,3 +120,30 @@ def test_fade_is_learned_where_the_runners_fade(monkeypatch, fast_start_share):
     else:
         # observed SD 0.002: a fade of any probability that changes the pace by < 1%
         assert fade.sd_ln_pace < 0.01 and abs(fade.mean_ln_pace) < 0.01
+
+
+def test_step_system_solved_at_each_drift_matches_the_covariance_built_at_that_drift():
+    """The drift-free pieces made once (onset_steps.StepSystem) give, at every candidate drift,
+    the projections of the covariance written out in full at that drift: level + random-walk
+    drift in km + each interval's noise, invalid intervals adding nothing."""
+    rng = np.random.default_rng(5)
+    n_rec, n_int, split_sd = 4, 6, 0.03
+    valid = rng.random((n_rec, n_int)) < 0.8
+    valid[:, :2] = True
+    length = rng.uniform(0.5, 5.0, (n_rec, n_int))
+    z = rng.normal(0.0, 0.05, (n_rec, n_int))
+    steps = rng.random((n_rec, 3, n_int))
+    system = onset_steps.step_system(z, valid, length, steps, split_sd)
+    for drift in (DRIFT_SD_GRID[0], DRIFT_SD_GRID[-1]):
+        q, big_q = system.projections(drift)
+        q_diag, diag = system.projections(drift, full=False)
+        for r in range(n_rec):
+            v = valid[r]
+            mid = np.cumsum(length[r][v]) - 0.5 * length[r][v]
+            cov = (onset_steps.LEVEL_PRIOR_SD**2 + drift**2 * np.minimum.outer(mid, mid)
+                   + np.diag(split_sd**2 / length[r][v]))
+            h = steps[r][:, v]
+            np.testing.assert_allclose(q[r], h @ np.linalg.solve(cov, z[r][v]), rtol=1e-9)
+            np.testing.assert_allclose(big_q[r], h @ np.linalg.solve(cov, h.T), rtol=1e-9)
+            np.testing.assert_allclose(diag[r], np.diagonal(big_q[r]), rtol=1e-12)
+            np.testing.assert_array_equal(q_diag[r], q[r])

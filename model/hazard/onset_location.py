@@ -59,7 +59,9 @@ from the records whose onset status is known (no cramp: f = 0; known onset); the
 s) by maximum marginal likelihood (EM) of those records, at each candidate tau; tau as above.
 The profile keeps the population's average fade, so the fade is a runner's own step around it
 (on the synthetic cohorts: all its probability, 0.63, in band 3, mu +3.5%, s 7.6%). Fitting
-with the fade costs ~3.4 s on 10,000 records with 1 km splits (1.1 s before).
+with the fade costs ~2.4 s on 10,000 records with 1 km splits (1.1 s before it; bench/
+onset_weights.py), half of it the LU solves, one per record and drift: each block's regressors
+are made once for all 11 drifts (onset_steps.StepSystem).
 These are plugged in (empirical Bayes); their uncertainty, small with hundreds of records
 against the hazard's, is not propagated. The weights w_t are stored as ln w_t with maximum 0
 per record. Uniform weights (all 0) give back the plain 1 - prod(1 - h): records without at
@@ -77,9 +79,10 @@ from model.hazard.onset_steps import N_BANDS as N_PROFILE_BANDS
 from model.hazard.onset_steps import (
     Fade,
     FadePositions,
+    StepSystem,
     fit_fade,
     onset_log_lik,
-    projections,
+    step_system,
 )
 
 UNREACHABLE_LOG_WEIGHT = -1000.0  # onset segments past the km reached: weight exp(-1000) = 0
@@ -243,22 +246,17 @@ def _choose_drift_sd(model: SplitModel, iv: Intervals, status_known: np.ndarray,
     """The drift SD from DRIFT_SD_GRID that best locates the known onsets when they are treated
     as unknown: the highest mean ln(normalised weight) of the true segment (a proper score, so
     neither over- nor under-confident weights win), each candidate with its own fade fitted to
-    the records `status_known` (`_fit_fade`). Known onsets are a random-enough sample of all
+    the records `status_known` (`_fit_fades`). Known onsets are a random-enough sample of all
     onsets for this: whether an onset km was recorded does not depend on the pace."""
     known_onset = status_known[onset_segment[status_known] > 0]
     rows = _spread(known_onset, DRIFT_SELECTION_RECORDS)
     fade_rows = _spread(status_known, DRIFT_SELECTION_RECORDS)
-    truth = onset_segment[rows] - 1
-    best, fade = None, None
-    for drift in DRIFT_SD_GRID:
-        candidate = replace(model, drift_sd_ln_pace=float(drift))
-        fade = _fit_fade(iv, candidate, fade_rows, onset_segment, length_km, fade)
-        candidate = replace(candidate, fade=fade)
-        log_w = _located_log_weights(iv, candidate, rows, length_km)
-        norm = log_w - np.log(np.exp(log_w).sum(axis=1, keepdims=True))
-        score = float(norm[np.arange(len(rows)), truth].mean())
+    fades = _fit_fades(iv, model, fade_rows, onset_segment, length_km)
+    scores = _onset_log_scores(iv, model, fades, rows, onset_segment[rows] - 1, length_km)
+    best = None
+    for drift, fade, score in zip(DRIFT_SD_GRID, fades, scores, strict=True):
         if best is None or score > best.onset_log_score:
-            best = replace(candidate, onset_log_score=score)
+            best = replace(model, drift_sd_ln_pace=float(drift), fade=fade, onset_log_score=score)
     return best
 
 
@@ -267,28 +265,56 @@ def _spread(rows: np.ndarray, at_most: int) -> np.ndarray:
     return rows[np.linspace(0, len(rows) - 1, min(len(rows), at_most)).astype(int)]
 
 
-def _fit_fade(iv: Intervals, model: SplitModel, rows: np.ndarray, onset_segment: np.ndarray,
-              length_km: np.ndarray, start: Fade | None) -> Fade:
-    """The fade of highest marginal likelihood of the records `rows` (onset status known:
-    onset segment, or 0 for no cramp), under `model`'s drift, profile and slowdown; EM from
-    `start` (the neighbouring drift's fade: fewer iterations) or from scratch."""
+def _blocks(iv: Intervals, rows: np.ndarray, length_km: np.ndarray):
+    """`rows` in blocks of at most RECORD_CHUNK: (the block's slice of `rows`, its records, their
+    intervals, the onset hypotheses' regressors (record, t, interval))."""
     n_seg = length_km.shape[1]
-    hypotheses = onset_share(np.arange(1, n_seg + 1), n_seg)  # (s, segment)
-    u, q_ss = np.empty((len(rows), n_seg)), np.empty((len(rows), n_seg))
+    hypotheses = onset_share(np.arange(1, n_seg + 1), n_seg)  # (t, segment)
     for lo in range(0, len(rows), RECORD_CHUNK):
         rec = rows[lo : lo + RECORD_CHUNK]
         sub = _subset(iv, rec)
+        after = _interval_means(sub, hypotheses, length_km[rec], per_hypothesis=True)
+        yield slice(lo, lo + len(rec)), rec, sub, np.transpose(after, (1, 0, 2))
+
+
+def _fit_fades(iv: Intervals, model: SplitModel, rows: np.ndarray, onset_segment: np.ndarray,
+               length_km: np.ndarray) -> list[Fade]:
+    """For each drift SD of DRIFT_SD_GRID, the fade of highest marginal likelihood of the
+    records `rows` (onset status known: onset segment, or 0 for no cramp) under `model`'s
+    profile and slowdown; EM from scratch at the first drift, then from the neighbouring
+    drift's fade (fewer iterations). Each block's regressors are made once for all drifts."""
+    n_seg = length_km.shape[1]
+    u = np.empty((len(DRIFT_SD_GRID), len(rows), n_seg))
+    q_ss = np.empty_like(u)
+    for block, rec, sub, after in _blocks(iv, rows, length_km):
         onset = onset_segment[rec]
         known = np.where(onset[:, None] > 0, onset_share(onset, n_seg), 0.0)
         z = _profile_residual(sub, model) - model.slowdown_ln_pace * _interval_means(
             sub, known, length_km[rec])
-        after = _interval_means(sub, hypotheses, length_km[rec], per_hypothesis=True)
-        u[lo : lo + RECORD_CHUNK], q_ss[lo : lo + RECORD_CHUNK] = projections(
-            z, sub.valid, sub.length_km, np.transpose(after, (1, 0, 2)),
-            model.drift_sd_ln_pace, model.split_sd_ln_pace, full=False)
-    if start is None:
-        return fit_fade(u, q_ss, iv.fade_positions[rows])
-    return fit_fade(u, q_ss, iv.fade_positions[rows], start, FADE_EM_WARM_ITERATIONS)
+        system = step_system(z, sub.valid, sub.length_km, after, model.split_sd_ln_pace)
+        for i, drift in enumerate(DRIFT_SD_GRID):
+            u[i, block], q_ss[i, block] = system.projections(float(drift), full=False)
+    position = iv.fade_positions[rows]
+    fades = [fit_fade(u[0], q_ss[0], position)]
+    for i in range(1, len(DRIFT_SD_GRID)):
+        fades.append(fit_fade(u[i], q_ss[i], position, fades[-1], FADE_EM_WARM_ITERATIONS))
+    return fades
+
+
+def _onset_log_scores(iv: Intervals, model: SplitModel, fades: list[Fade], rows: np.ndarray,
+                      truth: np.ndarray, length_km: np.ndarray) -> list[float]:
+    """For each drift SD of DRIFT_SD_GRID with its fade (`fades`), the mean ln(normalised
+    weight) of the true onset segment `truth` (0-based) of the records `rows`."""
+    values = np.empty((len(DRIFT_SD_GRID), len(rows)))
+    for block, rec, sub, after in _blocks(iv, rows, length_km):
+        system = step_system(_profile_residual(sub, model), sub.valid, sub.length_km, after,
+                             model.split_sd_ln_pace)
+        for i, (drift, fade) in enumerate(zip(DRIFT_SD_GRID, fades, strict=True)):
+            candidate = replace(model, drift_sd_ln_pace=float(drift), fade=fade)
+            log_w = _block_log_weights(system, sub, candidate, length_km[rec] > 0)
+            norm = log_w - np.log(np.exp(log_w).sum(axis=1, keepdims=True))
+            values[i, block] = norm[np.arange(len(rec)), truth[block]]
+    return [float(v.mean()) for v in values]
 
 
 def _profile_residual(sub: Intervals, model: SplitModel) -> np.ndarray:
@@ -333,22 +359,22 @@ def onset_log_weights(
 def _located_log_weights(iv: Intervals, model: SplitModel, rows: np.ndarray,
                          length_km: np.ndarray) -> np.ndarray:
     """ln w_t (row, segment) of the records `rows`, maximum 0, under the local-level model."""
-    n_seg = length_km.shape[1]
-    hypotheses = onset_share(np.arange(1, n_seg + 1), n_seg)  # (t, segment)
-    out = np.empty((len(rows), n_seg))
-    for lo in range(0, len(rows), RECORD_CHUNK):
-        rec = rows[lo : lo + RECORD_CHUNK]
-        sub = _subset(iv, rec)
-        after = _interval_means(sub, hypotheses, length_km[rec], per_hypothesis=True)
-        reached = length_km[rec] > 0
-        q, big_q = projections(_profile_residual(sub, model), sub.valid, sub.length_km,
-                               np.transpose(after, (1, 0, 2)), model.drift_sd_ln_pace,
-                               model.split_sd_ln_pace)
-        ll = np.where(reached, onset_log_lik(q, big_q, model.slowdown_ln_pace,
-                                             sub.fade_positions, model.fade), -np.inf)
-        out[lo : lo + RECORD_CHUNK] = np.maximum(ll - ll.max(axis=1, keepdims=True),
-                                                 UNREACHABLE_LOG_WEIGHT)
+    out = np.empty((len(rows), length_km.shape[1]))
+    for block, rec, sub, after in _blocks(iv, rows, length_km):
+        system = step_system(_profile_residual(sub, model), sub.valid, sub.length_km, after,
+                             model.split_sd_ln_pace)
+        out[block] = _block_log_weights(system, sub, model, length_km[rec] > 0)
     return out
+
+
+def _block_log_weights(system: StepSystem, sub: Intervals, model: SplitModel,
+                       reached: np.ndarray) -> np.ndarray:
+    """ln w_t (record, segment) of one block's records, maximum 0, floored at
+    UNREACHABLE_LOG_WEIGHT (so past the km `reached`)."""
+    q, big_q = system.projections(model.drift_sd_ln_pace)
+    ll = np.where(reached, onset_log_lik(q, big_q, model.slowdown_ln_pace, sub.fade_positions,
+                                         model.fade), -np.inf)
+    return np.maximum(ll - ll.max(axis=1, keepdims=True), UNREACHABLE_LOG_WEIGHT)
 
 
 def summary(n_unknown: int, n_located: int, attrs: dict) -> str:

@@ -66,31 +66,47 @@ class FadePositions:
         return FadePositions(self.band[rows], self.log_share[rows])
 
 
-def projections(z: np.ndarray, valid: np.ndarray, length_km: np.ndarray, steps: np.ndarray,
-                drift_sd: float, split_sd: float, *, full: bool = True
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """q = h' S^-1 z (record, step) and Q = h' S^-1 h (record, step, step; only its diagonal
-    (record, step) unless `full`) for the step
-    regressors `steps` (record, step, interval): S the covariance of the level (prior SD
-    LEVEL_PRIOR_SD), a random-walk drift in km (SD `drift_sd` per sqrt(km)) and each interval's
-    noise (SD `split_sd` / sqrt(L_k)). Invalid (empty) intervals get unit variance, no covariance
-    and z = h = 0: they add nothing."""
+@dataclass(frozen=True)
+class StepSystem:
+    """What q and Q need that does not depend on the drift SD, for a block of records: made
+    once and solved at every candidate drift (model/hazard/onset_location.py tries 11)."""
+
+    steps: np.ndarray  # (record, step, interval) h, 0 on invalid intervals
+    rhs: np.ndarray  # (record, interval, 1 + step) [z, h_1..h_T]
+    shared_km: np.ndarray  # (record, interval, interval) km of drift two valid intervals share
+    both_valid: np.ndarray  # (record, interval, interval)
+    noise_var: np.ndarray  # (record, interval) split noise variance; 1 on invalid intervals
+
+    def projections(self, drift_sd: float, *, full: bool = True
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """q = h' S^-1 z (record, step) and Q = h' S^-1 h (record, step, step; only its
+        diagonal (record, step) unless `full`) at drift SD `drift_sd` [ln pace per sqrt(km)]."""
+        cov = np.multiply(drift_sd**2, self.shared_km)
+        np.add(cov, LEVEL_PRIOR_SD**2, out=cov, where=self.both_valid)
+        k = np.arange(cov.shape[1])
+        cov[:, k, k] += self.noise_var
+        solved = np.linalg.solve(cov, self.rhs)  # (record, interval, 1 + step)
+        q = np.einsum("rtk,rk->rt", self.steps, solved[:, :, 0])
+        if full:
+            return q, self.steps @ solved[:, :, 1:]
+        return q, np.einsum("rtk,rkt->rt", self.steps, solved[:, :, 1:])
+
+
+def step_system(z: np.ndarray, valid: np.ndarray, length_km: np.ndarray, steps: np.ndarray,
+                split_sd: float) -> StepSystem:
+    """The ln paces less the profile `z` (record, interval) and step regressors `steps`
+    (record, step, interval) as a StepSystem, for q = h' S^-1 z and Q = h' S^-1 h with S the
+    covariance of the level (prior SD LEVEL_PRIOR_SD), a random-walk drift in km and each
+    interval's noise (SD `split_sd` / sqrt(L_k), L_k its km). Invalid (empty) intervals get unit
+    variance, no covariance and z = h = 0: they add nothing."""
     h = np.where(valid[:, None, :], steps, 0.0)
     length = np.where(valid, length_km, 1.0)
     mid_km = np.cumsum(np.where(valid, length_km, 0.0), axis=1) - 0.5 * length
     both = valid[:, :, None] & valid[:, None, :]
-    cov = np.where(both,
-                   drift_sd**2 * np.minimum(mid_km[:, :, None], mid_km[:, None, :])
-                   + LEVEL_PRIOR_SD**2, 0.0)
-    k = np.arange(cov.shape[1])
-    cov[:, k, k] += np.where(valid, split_sd**2 / length, 1.0)
+    shared = np.where(both, np.minimum(mid_km[:, :, None], mid_km[:, None, :]), 0.0)
     rhs = np.concatenate([np.where(valid, z, 0.0)[:, :, None], np.transpose(h, (0, 2, 1))],
                          axis=2)
-    solved = np.linalg.solve(cov, rhs)  # (record, interval, 1 + step)
-    q = np.einsum("rtk,rk->rt", h, solved[:, :, 0])
-    if full:
-        return q, np.einsum("rtk,rks->rts", h, solved[:, :, 1:])
-    return q, np.einsum("rtk,rkt->rt", h, solved[:, :, 1:])
+    return StepSystem(h, rhs, shared, both, np.where(valid, split_sd**2 / length, 1.0))
 
 
 def _fade_terms(u: np.ndarray, q_ss: np.ndarray, fade: Fade):
