@@ -75,6 +75,57 @@ print(hashlib.sha256(b"".join(np.asarray(o).tobytes() for o in out)).hexdigest()
 """
 
 
+def test_compiled_graphs_call_the_kernel_by_symbol_not_by_linking_it():
+    # numba re-optimises and re-assembles every function a compiled function calls: a graph
+    # that called the kernel as a numba function spent ~10 s of each model compile on it
+    from model.inference.likelihood import _numba_hazard_loglik
+
+    records, splits = synthesize(200, 3, ck_measured_fraction=0.5, onset_known_fraction=0.5)
+    data = kernel_data(prepare(build_features(RaceRecords(records, splits, "s", ""))), 9, 5)
+    rng = np.random.default_rng(0)
+    args = (*_point(data, rng), *data.arrays())
+    graph_kernel = _numba_hazard_loglik(None, None)[0]
+    for got, expected in zip(graph_kernel(*args), loglik_and_gradient(*args), strict=True):
+        assert np.array_equal(np.asarray(got), np.asarray(expected))  # bit for bit
+    # strided inputs (no C layout) are copied for the C kernel, and the copies outlive the call
+    strided = tuple(np.repeat(a, 2, axis=-1)[..., ::2] if isinstance(a, np.ndarray) and a.size
+                    else a for a in args)
+    assert not strided[3].flags.c_contiguous
+    for got, expected in zip(graph_kernel(*strided), loglik_and_gradient(*args), strict=True):
+        assert np.array_equal(np.asarray(got), np.asarray(expected))
+    ir = "".join(graph_kernel.inspect_llvm().values())
+    defined = [line for line in ir.splitlines() if line.startswith("define")]
+    assert "cramp_hazard_loglik_" in ir
+    assert not any(stage in line for line in defined
+                   for stage in ("cell_sums", "record_rates", "forward", "backward"))
+
+
+_GRAPH_GRADIENT = """
+from model.data.records import RaceRecords
+from model.evidence.priors import load_priors
+from model.hazard.features import build_features
+from model.inference.hazard_model import build_model, ieee_arithmetic
+from model.validation.synth import synthesize
+records, splits = synthesize(200, 3, ck_measured_fraction=0.5, onset_known_fraction=0.5)
+model = build_model(build_features(RaceRecords(records, splits, "s", "")), load_priors())
+with ieee_arithmetic():
+    print(list(model.compile_dlogp(mode={mode!r})(model.initial_point())))
+"""
+
+
+@pytest.mark.slow  # three model compiles in fresh processes: ~40 s, ~110 s on a busy machine
+def test_a_graph_from_pytensors_cache_finds_this_processs_kernel():
+    # the graph calls the kernel by name: loaded from PyTensor's cache in a fresh process (the
+    # second run at the latest), the name must resolve to that process's kernel, as a direct
+    # call of the kernel (Python mode, `perform`) computes it
+    runs = [subprocess.run([sys.executable, "-c", _GRAPH_GRADIENT.format(mode=mode)],
+                           capture_output=True, text=True, check=True).stdout
+            for mode in ("NUMBA", "NUMBA", "FAST_COMPILE")]
+    compiled, cached, direct = (np.array(eval(run)) for run in runs)  # noqa: S307 (our output)
+    assert np.array_equal(compiled, cached)
+    np.testing.assert_allclose(compiled, direct, rtol=1e-10, atol=1e-12)
+
+
 def test_a_fresh_compile_and_the_cached_one_give_identical_bits(tmp_path):
     # same seed, same draws: the first fit on a machine compiles the kernel, later fits load it
     # from numba's cache. Compiler-chosen fast math (e.g. contracting a * b + c) broke this.

@@ -53,8 +53,10 @@ from model.inference.likelihood_stages import (
     N_GROUPS,
     SOLO,
     UNMEASURED,
+    block,
     cell_sums,
     located_rate_gradient,
+    point_blocks,
     point_terms,
     record_rates,
     span,
@@ -68,14 +70,17 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage,
     """log S_rn: the log-likelihood of record r at runner node n, averaged over the damage nodes
     for UNMEASURED CK, with each damage node's share of that average; and, for cramps, the
     derivatives at every quadrature point (row n, or n * n_d + m for UNMEASURED). At node n,
-    lambda is base times exp_u[n] (exp_solo[n] for SOLO: the combined normal's node)."""
+    lambda is base times exp_u[n] (exp_solo[n] for SOLO: the combined normal's node). Shares
+    and derivatives are packed by group (`point_blocks`)."""
     n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
     n_pts = n_u * n_d
     log_s = np.empty((n_u, n_rec))
-    share = np.empty((n_pts, n_rec))
-    d_log_lam = np.empty((n_pts, n_rec))  # only cramp records' columns are written
-    d_pre = np.empty((n_pts, n_rec))
-    d_onset = np.empty((n_pts, n_rec))
+    share_at = point_blocks(group_start, n_u, n_d, False)
+    d_at = point_blocks(group_start, n_u, n_d, True)
+    share_all = np.empty(share_at[-1])
+    d_log_lam_all = np.empty(d_at[-1])
+    d_pre_all = np.empty(d_at[-1])
+    d_onset_all = np.empty(d_at[-1])
     lam = np.empty(n_rec)
     log_lik = np.empty((n_d, n_rec))  # at the damage nodes of one runner node
     top = np.empty(n_rec)
@@ -88,6 +93,10 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage,
         category = g // N_CODES
         col0 = window_column0(g, group_start)
         node_mult = exp_solo if category == SOLO else exp_u
+        share = block(share_all, share_at, g, hi - lo)  # [point, r - lo]
+        d_log_lam = block(d_log_lam_all, d_at, g, hi - lo)
+        d_pre = block(d_pre_all, d_at, g, hi - lo)
+        d_onset = block(d_onset_all, d_at, g, hi - lo)
         for n in range(n_u):
             if category != UNMEASURED:
                 for r in span(lo, hi):
@@ -111,12 +120,12 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage,
             for m in range(n_d):
                 p = n * n_d + m
                 for r in span(lo, hi):
-                    share[p, r] = vm.exp(log_lik[m, r] + logw_damage[m] - top[r])
-                    acc[r] += share[p, r]
+                    share[p, r - lo] = vm.exp(log_lik[m, r] + logw_damage[m] - top[r])
+                    acc[r] += share[p, r - lo]
             for m in range(n_d):
                 p = n * n_d + m
                 for r in span(lo, hi):
-                    share[p, r] /= acc[r]
+                    share[p, r - lo] /= acc[r]
             for r in span(lo, hi):
                 log_s[n, r] = top[r] + vm.log(acc[r])
             for r in range(lo, hi):
@@ -127,8 +136,8 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage,
                 if top[r] == -np.inf:
                     log_s[n, r] = -np.inf
                     for m in range(n_d):
-                        share[n * n_d + m, r] = 0.0
-    return log_s, share, d_log_lam, d_pre, d_onset, located_inner
+                        share[n * n_d + m, r - lo] = 0.0
+    return log_s, share_all, d_log_lam_all, d_pre_all, d_onset_all, located_inner
 
 
 @numba.njit(error_model="numpy", cache=True)
@@ -202,12 +211,18 @@ def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, bas
     d_p = np.empty(n_rec)  # d log L / d P at the point
     g_window = np.zeros(window_cum.shape)
     lam = np.empty(n_rec)
+    share_at = point_blocks(group_start, n_u, n_d, False)
+    d_at = point_blocks(group_start, n_u, n_d, True)
     # one simple loop per step, so that each vectorises
     for g in range(N_GROUPS):
         lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
         per_node = g // N_CODES != UNMEASURED  # one point per runner node
         node_mult = exp_solo if g // N_CODES == SOLO else exp_u
         cramp = code != NO_CRAMP
+        share_g = block(share, share_at, g, hi - lo)  # [point, r - lo]
+        d_log_lam_g = block(d_log_lam, d_at, g, hi - lo)
+        d_pre_g = block(d_pre, d_at, g, hi - lo)
+        d_onset_g = block(d_onset, d_at, g, hi - lo)
         for n in range(n_u):
             for m in range(1 if per_node else n_d):
                 p = n if per_node else n * n_d + m
@@ -215,12 +230,12 @@ def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, bas
                     w[r] = node[n, record_runner[r]]
                 if not per_node:
                     for r in span(lo, hi):
-                        w[r] *= share[p, r]
+                        w[r] *= share_g[p, r - lo]
                 if cramp:
                     for r in span(lo, hi):
-                        d_lam[r] = d_log_lam[p, r]
-                        d_p[r] = d_pre[p, r]
-                        g_onset[r] += w[r] * d_onset[p, r]
+                        d_lam[r] = d_log_lam_g[p, r - lo]
+                        d_p[r] = d_pre_g[p, r - lo]
+                        g_onset[r] += w[r] * d_onset_g[p, r - lo]
                 elif per_node:
                     for r in span(lo, hi):
                         d_p[r] = -base[r] * node_mult[n]

@@ -174,8 +174,9 @@ def located_rate_gradient(lo, hi, col0, lam, inner, scale, window_cum, window_dr
 def point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam, d_pre, d_onset,
                  d_row, col0, window_cum, window_drop, inner, slope, located_inner):
     """At one quadrature point for records lo..hi-1, all with outcome `code`: log L (into
-    log_lik[row]) and, for cramps, d log L / d ln lambda, / d P and / d E (into row `d_row`;
-    for no cramp they are -x, -lambda and 0, recomputed where needed instead of stored)."""
+    log_lik[row]) and, for cramps, d log L / d ln lambda, / d P and / d E (into row `d_row`,
+    column r - lo: the group's block; for no cramp they are -x, -lambda and 0, recomputed where
+    needed instead of stored)."""
     if code == LOCATED:
         located_cramps(lo, hi, col0, lam, window_cum, window_drop, inner, slope)
         for r in span(lo, hi):
@@ -183,9 +184,9 @@ def point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam,
         for r in span(lo, hi):
             x = lam[r] * pre_sum[r]
             log_lik[row, r] = -x + vm.log(inner[r])
-            d_log_lam[d_row, r] = -x + slope[r]
-            d_pre[d_row, r] = -lam[r]
-            d_onset[d_row, r] = 0.0
+            d_log_lam[d_row, r - lo] = -x + slope[r]
+            d_pre[d_row, r - lo] = -lam[r]
+            d_onset[d_row, r - lo] = 0.0
     elif code == NO_CRAMP:
         for r in span(lo, hi):
             log_lik[row, r] = -lam[r] * pre_sum[r]
@@ -196,18 +197,43 @@ def point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, row, d_log_lam,
             one_minus = vm.one_minus_exp_neg(y)
             q = (1.0 - one_minus) / one_minus  # d log(1 - e^-y) / dy
             log_lik[row, r] = -x + vm.log(one_minus)
-            d_log_lam[d_row, r] = -x + y * q
-            d_pre[d_row, r] = -lam[r]
-            d_onset[d_row, r] = lam[r] * q
+            d_log_lam[d_row, r - lo] = -x + y * q
+            d_pre[d_row, r - lo] = -lam[r]
+            d_onset[d_row, r - lo] = lam[r] * q
     else:
         for r in span(lo, hi):
             x = lam[r] * pre_sum[r]
             one_minus = vm.one_minus_exp_neg(x)
             q = (1.0 - one_minus) / one_minus
             log_lik[row, r] = vm.log(one_minus)
-            d_log_lam[d_row, r] = x * q
-            d_pre[d_row, r] = lam[r] * q
-            d_onset[d_row, r] = 0.0
+            d_log_lam[d_row, r - lo] = x * q
+            d_pre[d_row, r - lo] = lam[r] * q
+            d_onset[d_row, r - lo] = 0.0
+
+
+@numba.njit(inline="always", cache=True)
+def point_blocks(group_start, n_u, n_d, cramps):
+    """Offsets of the groups' blocks (quadrature points x the group's records) in an array
+    packed by group, of what the backward pass reads back: derivatives, kept for the cramp
+    groups (`cramps`), or damage nodes' shares, for the UNMEASURED groups (not `cramps`).
+    Packed, not (points, records): most of such an array's columns went unused, and at 100,000
+    records its 36 MB came fresh from the operating system at every evaluation (bench/
+    fit_profile.py counts the page faults)."""
+    offsets = np.zeros(N_GROUPS + 1, dtype=np.int64)
+    for g in range(N_GROUPS):
+        category, code = g // N_CODES, g % N_CODES
+        n_points = n_u * n_d if category == UNMEASURED else n_u
+        kept = code != NO_CRAMP if cramps else category == UNMEASURED
+        size = n_points * (group_start[g + 1] - group_start[g])
+        offsets[g + 1] = offsets[g] + (size if kept else 0)
+    return offsets
+
+
+@numba.njit(inline="always", cache=True)
+def block(packed, offsets, g, n_records):
+    """Group g's block of `packed` (`point_blocks`), as (point, record - the group's first)."""
+    lo, hi = offsets[g], offsets[g + 1]
+    return packed[lo:hi].reshape((0 if n_records == 0 else (hi - lo) // n_records, n_records))
 
 
 @numba.njit(inline="always", cache=True)
