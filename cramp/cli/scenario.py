@@ -64,12 +64,16 @@ def simulate(
         say(err, f"{s.name}: {who}, {len(s.spec.interventions)} plans, parameters from "
             f"{source}; {work.describe()}")
         result = _run_with_progress(s, posterior, draws, seed, priors_path, dask_address)
+        # the answer first: the coach reads it while the plots are drawn (~0.5 s); a failed
+        # write still ends the command with its error and exit code
+        if as_json:
+            print(result.to_json(), flush=True)
+        else:
+            print_comparison(result.comparison)
+            sys.stdout.flush()
         paths = result.save(claim=claim)
-    if as_json:
-        print(result.to_json())
-        return
-    print_comparison(result.comparison)
-    say(out, f"wrote {claim.target} ({', '.join(p.name for p in paths.values())})")
+    if not as_json:
+        say(out, f"wrote {claim.target} ({', '.join(p.name for p in paths.values())})")
 
 
 def _run_with_progress(s, posterior, draws, seed, priors_path, dask_address):
