@@ -21,6 +21,7 @@ import nutpie
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from quadrature_cost import per_call_seconds  # noqa: E402
 
+from model.conventions import FIT_DRAWS, FIT_TUNE  # noqa: E402
 from model.data.records import RaceRecords  # noqa: E402
 from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
@@ -42,8 +43,8 @@ def cohort(records: int, seed: int, design_races: int | None) -> RaceRecords:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=FIT_DRAWS)
+    parser.add_argument("--tune", type=int, default=FIT_TUNE)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--design-races", type=int, default=None)
     parser.add_argument("--adaptation", default="low_rank")

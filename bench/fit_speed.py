@@ -24,6 +24,7 @@ import pytensor
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from reference_dense import build_reference_model  # noqa: E402
 
+from model.conventions import FIT_DRAWS, FIT_TUNE  # noqa: E402
 from model.data.records import RaceRecords  # noqa: E402
 from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
@@ -67,8 +68,8 @@ def run(model, draws, tune, seed, adaptation, fastmath=False, target_accept=0.8)
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000)
-    parser.add_argument("--draws", type=int, default=1000)
-    parser.add_argument("--tune", type=int, default=1000)
+    parser.add_argument("--draws", type=int, default=FIT_DRAWS)
+    parser.add_argument("--tune", type=int, default=FIT_TUNE)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--scaling", type=int, nargs="*", default=[])

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from model.conventions import INTERVAL_PROB
+from model.conventions import FIT_DRAWS, FIT_TUNE, INTERVAL_PROB
 from model.data.records import RaceRecords, Source, load_records
 from model.errors import InputError
 from model.evidence.priors import Priors, load_priors
@@ -29,7 +29,7 @@ PREDICT_DRAW_CHUNK = 100  # draws per block in `Fit.predict`: memory ~ chunk x r
 
 def fit(records: RaceRecords | Source, *, splits: Source | None = None,
         columns: str | Path | dict | None = None,
-        priors: Priors | str | Path | None = None, draws: int = 1000, tune: int = 1000,
+        priors: Priors | str | Path | None = None, draws: int = FIT_DRAWS, tune: int = FIT_TUNE,
         chains: int = 2, seed: int = 0, adaptation: str = "auto",
         target_accept: float | None = None, extend: bool = True, backend: str = "numba",
         progress: bool = False, reuse_compiled: bool = False,

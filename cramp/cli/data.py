@@ -27,6 +27,7 @@ from cramp.cli.render import (
     print_posterior,
     print_prior_check,
 )
+from model.conventions import FIT_DRAWS, FIT_TUNE
 from model.errors import InputError
 
 
@@ -117,8 +118,8 @@ def fit(
     out_path: Annotated[
         Path | None, typer.Option("--out", help="posterior netCDF (default results/fit.nc)")
     ] = None,
-    draws: Annotated[int, typer.Option("--draws")] = 1000,
-    tune: Annotated[int, typer.Option("--tune")] = 1000,
+    draws: Annotated[int, typer.Option("--draws")] = FIT_DRAWS,
+    tune: Annotated[int, typer.Option("--tune")] = FIT_TUNE,
     chains: Annotated[int, typer.Option("--chains")] = 2,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     priors_path: PriorsOpt = None,

@@ -9,7 +9,7 @@ import nutpie
 import pandas as pd
 import xarray as xr
 
-from model.conventions import INTERVAL_KIND, INTERVAL_PROB
+from model.conventions import FIT_DRAWS, FIT_TUNE, INTERVAL_KIND, INTERVAL_PROB
 from model.evidence.priors import Priors
 from model.hazard.specification import (
     FACTOR_MEANING,
@@ -29,8 +29,8 @@ def fit(
     features: xr.Dataset,
     priors: Priors,
     *,
-    draws: int = 1000,
-    tune: int = 1000,
+    draws: int = FIT_DRAWS,
+    tune: int = FIT_TUNE,
     chains: int = 2,
     seed: int = 0,
     progress: bool = False,
