@@ -47,8 +47,9 @@ def assert_truth_inside(tree, truth: dict):
 def test_recovers_true_coefficients_from_project_cohorts(priors, seed):
     records, splits = project_synthesize(3000, seed)
     features = build_features(records_from_frames(records, splits))
-    # fit's default 1000 + 1000 draws: with 600 + 600, seed 101's race_sd (8 races, posterior
-    # near 0, where it mixes slowest) reached only ESS 74 and R-hat 1.029
+    # fit's defaults (500 tune + 1000 draws, sampled again if the diagnostics fail): with
+    # 600 + 600, seed 101's race_sd (8 races, posterior near 0, where it mixes slowest) reached
+    # only ESS 74 and R-hat 1.029
     tree = fit(features, priors, chains=2, seed=seed)
     diagnostics = diagnose(tree)
     assert diagnostics.rhat_max < 1.02 and diagnostics.divergences == 0, diagnostics
