@@ -5,10 +5,13 @@ variable, so two data sets with the same structure (quadrature nodes, which fact
 a race, the number of races, the priors) give the same graph: the second fit swaps its arrays
 into the first fit's compiled model (`with_data`) instead of compiling again. Array sizes may
 differ (records, segments, located onsets); the sampler's parameters may not, hence the race
-count in the key. Measured (bench/compile_reuse.py, 2,000 records): the first compile 21-27 s
-against 10-14 s for a one-off model with its data as constants (PyTensor folds those into
-fewer ops), every later one 0.03 s. For many fits of one design (a simulation-based
-calibration, a design grid); kept per process, a few models at most (each holds its data).
+count in the key. Measured (bench/compile_reuse.py, 2,000 records) while graphs still linked
+the kernel as a numba function: the first compile 21-27 s against 10-14 s for a one-off model
+with its data as constants (PyTensor folds those into fewer ops), every later one 0.03 s. Since
+graphs call the kernel by symbol (model/inference/likelihood.py) a one-off compile of a
+10,000-record model takes ~7 s (bench/fit_speed.py); the reusable one was not re-measured.
+For many fits of one design (a simulation-based calibration, a design grid); kept per process,
+a few models at most (each holds its data).
 """
 
 from __future__ import annotations
