@@ -371,3 +371,42 @@ def test_fit_checks_work_on_data_without_onset_km(tmp_path):
     assert "no observed onset positions" in figure.axes[0].texts[0].get_text()
     with pytest.raises(cramp.InputError, match="no cramp in these records has a recorded onset"):
         onset_check(build_features(records), draws)
+
+
+def test_console_script_leaves_through_os_exit_after_the_exit_handlers(monkeypatch):
+    """`main` ends the process itself (no interpreter teardown), after the exit handlers."""
+    import cramp.cli
+    from cramp.cli import startup
+
+    calls = []
+
+    class Left(Exception):
+        pass
+
+    def leave(code):
+        calls.append(("exit", code))
+        raise Left
+
+    monkeypatch.setattr(startup.os, "_exit", leave)
+    monkeypatch.setattr(startup.atexit, "_run_exitfuncs", lambda: calls.append(("handlers",)))
+    monkeypatch.setattr(sys, "argv", ["cramp", "scenarios"])
+    with pytest.raises(Left):
+        cramp.cli.main()
+    assert calls == [("handlers",), ("exit", 0)]
+
+
+def test_simulate_prints_the_answer_before_the_files_are_written(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from cramp.cli import app
+    from cramp.simulation import SimulationResult
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SimulationResult, "save", disk_full)
+    result = CliRunner().invoke(app, ["simulate", "goal_marathon_runner", "--draws", "20",
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0
+    assert "even pacing" in result.stdout, result.stdout  # the comparison table's plans
+    assert "No space left on device" in result.output
