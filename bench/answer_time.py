@@ -13,9 +13,11 @@ all of them alike; the median of `--repeats` runs is reported):
 Each is reported as wall time and as CPU time (user + system of the process): on a machine
 shared with other work the wall time stretches with the load (printed with the results), the
 CPU time much less, so the CPU ratio is the steadier figure there; on an idle machine the wall
-ratio is the one a user feels. `--stages` adds where a one-runner simulate's time goes, each
-stage timed in one fresh process in the order the command runs them (imports counted where
-they first happen).
+ratio is the one a user feels; the CPU time includes the plot process that draws the PNGs
+beside the simulation (cramp/plot_process.py), so on two cores it exceeds the wall time.
+`--stages` adds where a one-runner simulate's time goes in each of its two processes, each
+stage timed in a fresh process in the order the command runs them (imports counted where they
+first happen).
 
 The target is a one-runner simulate within ~1.5x the reference. Run:
 ``uv run python bench/answer_time.py [--repeats 7] [--stages]``
@@ -64,19 +66,39 @@ lap("simulate (135 quadrature nodes x 43 km x 2,000 draws x 5 plans)")
 result = SimulationResult(dataset, scenario, parameters.description)
 comparison = result.comparison
 lap("comparison table")
+from cramp.result_files import plot_jobs
+jobs = plot_jobs(result)
+lap("the plots' inputs, sent to the plot process")
+import pickle, sys
+pickle.dump(jobs, open(sys.argv[1], "wb"))
+start = time.perf_counter()
 result.course_table().to_csv(index=False)
 lap("course table")
-import matplotlib.backends.backend_agg, matplotlib.figure  # saved figures need no pyplot
-from scenarios.plots import plot_onset, plot_risk, plot_risk_vs_time
-lap("import matplotlib (figure, Agg) and the plots")
-plot_risk(comparison, scenario.name, io.BytesIO())
-lap("risk.png")
-plot_risk_vs_time(comparison, scenario.name, io.BytesIO())
-lap("risk_vs_time.png")
-plot_onset(dataset, scenario.name, io.BytesIO(), curves=result.onset_curves())
-lap("onset.png")
 dataset.to_netcdf(engine="h5netcdf")
 lap("result.nc (h5netcdf)")
+print(json.dumps(laps))
+"""
+
+# the plot process's stages (cramp/plot_process.py), from the start of `cramp simulate`
+PLOT_STAGES = """
+import json, pickle, sys, time
+laps, start = [], time.perf_counter()
+def lap(name):
+    global start
+    now = time.perf_counter()
+    laps.append((name, now - start))
+    start = now
+import scenarios.plots
+from cramp.plot_process import _warm_up
+from cramp.result_files import draw_png
+lap("import matplotlib and the plots")
+_warm_up()
+lap("warm-up figure (while the simulation runs)")
+jobs = pickle.load(open(sys.argv[1], "rb"))
+start = time.perf_counter()
+for key, job in jobs.items():
+    draw_png(*job)
+    lap(f"draw {key}")
 print(json.dumps(laps))
 """
 
@@ -113,13 +135,20 @@ def run_timed(argv: list[str]) -> tuple[float, float, float]:
     return wall, cpu, answered if first_line else wall
 
 
-def stages() -> list[tuple[str, float]]:
-    """(stage, wall time [s]) of one fresh process running the simulate command's stages."""
+def stages() -> dict[str, list[tuple[str, float]]]:
+    """(stage, wall time [s]) of the simulate command's two processes, each run alone in a
+    fresh process: the simulation's, and the plot process's (which the command starts first,
+    so that it runs beside the other)."""
     import json
 
-    done = subprocess.run([sys.executable, "-c", STAGES], cwd=ROOT, check=True,
-                          capture_output=True, text=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    found = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        jobs = str(Path(tmp) / "jobs.pickle")
+        for name, code in (("the command's process", STAGES), ("the plot process", PLOT_STAGES)):
+            done = subprocess.run([sys.executable, "-c", code, jobs], cwd=ROOT, check=True,
+                                  capture_output=True, text=True)
+            found[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    return found
 
 
 def main() -> None:
@@ -153,9 +182,10 @@ def main() -> None:
     print(f"  {'(the comparison table printed, files still to write)':<45} {answered:9.2f} "
           f"{'':11} {answered / wall[REFERENCE]:5.2f}x")
     if args.stages:
-        print(f"\nwhere {SIMULATE}'s time goes (one process, wall time):")
-        for name, seconds in stages():
-            print(f"  {name:<68} {seconds:6.2f} s")
+        for process, laps in stages().items():
+            print(f"\nwhere {SIMULATE}'s time goes, {process} (wall time):")
+            for name, seconds in laps:
+                print(f"  {name:<68} {seconds:6.2f} s")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import json
 import re
 import struct
 import zlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from model.outputs import manifest_bytes
@@ -48,30 +49,54 @@ def png_text(png: bytes) -> dict[str, str]:
     return found
 
 
-def output_files(result: SimulationResult, names: dict[str, str]) -> tuple[dict[str, bytes], str]:
-    """(file name -> content, run id) for `result`; `names` maps the output keys (nc, json,
-    course, risk, time, onset) to file names."""
-    from scenarios.plots import plot_onset, plot_risk, plot_risk_vs_time
+#: the simulation's plots, by output key, in the order they are written
+PLOTS = ("risk", "time", "onset")
 
+
+def output_files(result: SimulationResult, names: dict[str, str],
+                 pngs: Callable[[], dict[str, bytes] | None] | None = None,
+                 ) -> tuple[dict[str, bytes], str]:
+    """(file name -> content, run id) for `result`; `names` maps the output keys (nc, json,
+    course, risk, time, onset) to file names. `pngs`: returns the plots drawn elsewhere
+    (`plot_jobs` drawn by cramp/plot_process.py), by output key, or None to draw them here; it
+    is called after the other files are built, so that the drawing overlaps them."""
     attrs = dict(result.dataset.attrs)
     rid = run_id_of(attrs)
     dataset = result.dataset.copy(deep=False)
     dataset.attrs = {**attrs, "run_id": rid}
-    title = result.scenario.name
-
-    def png(plot, *args) -> bytes:
-        return png_bytes(lambda file: plot(*args, title, file), rid)
-
     files = {
         names["nc"]: bytes(dataset.to_netcdf(engine="h5netcdf")),
         names["json"]: json.dumps({**result.comparison, "run_id": rid}, indent=2).encode(),
         names["course"]: result.course_table().to_csv(index=False).encode(),
-        names["risk"]: png(plot_risk, result.comparison),
-        names["time"]: png(plot_risk_vs_time, result.comparison),
-        names["onset"]: png_bytes(lambda file: plot_onset(result.dataset, title, file,
-                                                        curves=result.onset_curves()), rid),
     }
+    drawn = pngs() if pngs is not None else None
+    if drawn is None:
+        drawn = {key: draw_png(*job) for key, job in plot_jobs(result).items()}
+    files.update({names[key]: png_with_text(drawn[key], PNG_RUN_ID_KEY, rid) for key in PLOTS})
     return with_manifest(files, rid, attrs), rid
+
+
+def plot_jobs(result: SimulationResult) -> dict[str, tuple[str, tuple]]:
+    """The simulation's plots as (drawing function of scenarios/plots.py, its arguments but the
+    file), by output key; the arguments are plain numbers, which another process can draw
+    without xarray."""
+    from scenarios.compare import onset_lines
+
+    title = result.scenario.name
+    return {
+        "risk": ("plot_risk", (result.comparison, title)),
+        "time": ("plot_risk_vs_time", (result.comparison, title)),
+        "onset": ("draw_onset", (onset_lines(result.dataset, result.onset_curves()), title)),
+    }
+
+
+def draw_png(function: str, args: tuple) -> bytes:
+    """The PNG that scenarios/plots.py's `function`(*args, file) draws."""
+    import scenarios.plots
+
+    buffer = io.BytesIO()
+    getattr(scenarios.plots, function)(*args, buffer)
+    return buffer.getvalue()
 
 
 def png_bytes(draw, run_id: str) -> bytes:

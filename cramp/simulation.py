@@ -346,17 +346,19 @@ class SimulationResult:
         return plot_onset(self.dataset, self.scenario.name, axes=axes, curves=self._curves)
 
     def save(self, folder: str | Path | None = None, *, force: bool = False,
-             claim: OutputClaim | None = None) -> dict[str, Path]:
+             claim: OutputClaim | None = None,
+             pngs: Callable[[], dict[str, bytes] | None] | None = None) -> dict[str, Path]:
         """Write result.nc (with provenance), comparison.json, course.csv, the three plots and
         provenance.json (the run's id and each file's sha256) into `folder` (default
         results/simulate/<scenario>), as one set: written into a temporary sibling folder and
         renamed into place, so an interrupted save leaves the old set or the new one. Refuses
         to overwrite without `force`. `claim`: one taken before the work with
-        `Scenario.claim_output` (then `folder` and `force` are the claim's). Returns the
-        paths."""
+        `Scenario.claim_output` (then `folder` and `force` are the claim's). `pngs`: the plots
+        drawn by another process (cramp/plot_process.py), or None to draw them here. Returns
+        the paths."""
         from cramp.result_files import output_files
 
-        files, run_id = output_files(self, OUTPUT_FILES)
+        files, run_id = output_files(self, OUTPUT_FILES, pngs)
         if claim is not None:
             paths = claim.commit_folder(files, run_id)
         else:

@@ -8,9 +8,12 @@ scenarios/plots.py)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
+
+if TYPE_CHECKING:  # imported where used: a scenario's PNGs are drawn without xarray
+    import xarray as xr
 
 
 def plot_prior_predictive(pp: xr.Dataset, path: Path | None = None):
@@ -89,6 +92,8 @@ def plot_onset_check(check: xr.Dataset):
 def calibration_tree(probability: xr.DataArray, cramped: np.ndarray, seed: int = 0) -> xr.DataTree:
     """A DataTree for ArviZ's PAV-adjusted calibration plot (`az.plot_ppc_pava`): posterior
     predictive cramps drawn from each draw's probability (seeded) and the observed outcomes."""
+    import xarray as xr
+
     rng = np.random.default_rng(seed)
     p = probability.transpose("chain", "draw", "record")
     predicted = (rng.random(p.shape) < p.to_numpy()).astype(int)

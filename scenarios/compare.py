@@ -44,6 +44,24 @@ def course_curves(result: xr.Dataset) -> xr.Dataset:
     })
 
 
+def onset_lines(result: xr.Dataset, curves: xr.Dataset | None = None) -> dict[str, object]:
+    """What `scenarios.plots.draw_onset` draws, as plain arrays: km (segment midpoints), each
+    plan's mean share of cramps starting per km [%], and the baseline's hazard per 1000 runners
+    per km (mean and interval). `curves`: `course_curves(result)` when the caller has it."""
+    curves = course_curves(result) if curves is None else curves
+    share = curves["onset_share_per_km"].mean("draw")
+    hazard = curves["hazard_per_km"].sel(intervention="baseline")
+    lo, hi = hazard.quantile([(1 - INTERVAL_PROB) / 2, (1 + INTERVAL_PROB) / 2], "draw").to_numpy()
+    return {
+        "km": curves["segment_mid_km"].to_numpy(),
+        "plans": [str(name) for name in result["intervention"].to_numpy()],
+        "share_pct": {str(name): 100 * share.sel(intervention=name).to_numpy()
+                      for name in result["intervention"].to_numpy()},
+        "hazard_per_1000": {"lo": 1000 * lo, "mean": 1000 * hazard.mean("draw").to_numpy(),
+                            "hi": 1000 * hi},
+    }
+
+
 def onset_quantiles_km(result: xr.Dataset) -> dict[str, dict[str, float]]:
     """Per intervention, quantiles of the onset km among runners who cramp, over the field and
     the draws (onsets spread evenly within a segment)."""

@@ -1,17 +1,23 @@
 """Plots a coach reads in seconds: risk per intervention with intervals, risk against time cost,
-and where on the course cramps start. Each is written as a PNG."""
+and where on the course cramps start. Each is written as a PNG.
+
+The drawing functions take plain numbers (the comparison's dict, numpy arrays), and this module
+imports no xarray: `cramp simulate` draws its PNGs in a second process (cramp/plot_process.py) that
+imports only matplotlib and this, while the first one simulates."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import xarray as xr
 from matplotlib.lines import Line2D
 
 from model.conventions import INTERVAL_PROB
 from model.plots import finish_figure
-from scenarios.compare import course_curves
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 PNG_DPI = 120
 
@@ -122,17 +128,21 @@ def plot_onset(result: xr.Dataset, title: str, path: Path | None = None, axes=No
     """Where cramps start: share of the cramps starting per km along the course (posterior
     mean), and the field's hazard per km with its 95% interval for the baseline (two axes).
     `curves`: `course_curves(result)` when the caller has it already."""
-    curves = course_curves(result) if curves is None else curves
-    km = curves["segment_mid_km"].to_numpy()
+    from scenarios.compare import onset_lines
+
+    return draw_onset(onset_lines(result, curves), title, path, axes)
+
+
+def draw_onset(lines: dict, title: str, path: Path | None = None, axes=None):
+    """`plot_onset` from its `scenarios.compare.onset_lines`."""
+    km, hazard = lines["km"], lines["hazard_per_1000"]
     fig, axes, own = _axes(axes, 2, path, nrows=2, figsize=(8, 6.5), sharex=True)
-    for name in result["intervention"].to_numpy():
-        share = curves["onset_share_per_km"].sel(intervention=name).mean("draw")
-        axes[0].plot(km, 100 * share, label=_plan(name), lw=2 if name == "baseline" else 1.2)
-    hazard = curves["hazard_per_km"].sel(intervention="baseline")
-    lo, hi = hazard.quantile([(1 - INTERVAL_PROB) / 2, (1 + INTERVAL_PROB) / 2], "draw").to_numpy()
-    axes[1].fill_between(km, 1000 * lo, 1000 * hi, alpha=0.3, color="black",
+    for name in lines["plans"]:
+        axes[0].plot(km, lines["share_pct"][name], label=_plan(name),
+                     lw=2 if name == "baseline" else 1.2)
+    axes[1].fill_between(km, hazard["lo"], hazard["hi"], alpha=0.3, color="black",
                          label=f"as planned, {INTERVAL_PROB:.0%} equal-tailed interval")
-    axes[1].plot(km, 1000 * hazard.mean("draw"), color="black", label="as planned, mean")
+    axes[1].plot(km, hazard["mean"], color="black", label="as planned, mean")
     axes[0].set_ylabel("share of cramps starting per km [%]")
     axes[1].set_ylabel("cramps per 1000 runners per km\n(among those without one yet)")
     axes[1].set_xlabel("distance along the course [km]")

@@ -264,7 +264,6 @@ def test_result_table_conclusions_plots_and_save(goal, tmp_path):
 def test_onset_curves_are_computed_once_per_result(goal, monkeypatch):
     """The onset plot and `onset_curves` share one computation (they were one each)."""
     import scenarios.compare as compare
-    import scenarios.plots as plots
 
     calls = []
     original = compare.course_curves
@@ -274,7 +273,6 @@ def test_onset_curves_are_computed_once_per_result(goal, monkeypatch):
         return original(dataset)
 
     monkeypatch.setattr(compare, "course_curves", counted)
-    monkeypatch.setattr(plots, "course_curves", counted)
     result = goal.run(draws=20)
     curves = result.onset_curves()
     result.plot_onset()

@@ -44,7 +44,21 @@ def simulate(
     """Simulate a race under each intervention of a scenario and compare them: risk, risk
     difference, relative risk, NNT, probability of helping, time cost and expected finishing
     time, with 95% equal-tailed credible intervals; plots and the full result are saved."""
+    from cramp.plot_process import PlotProcess
+
+    # first: the second process imports matplotlib while this one simulates
+    plots = PlotProcess.start()
+    try:
+        _simulate(scenario, posterior, priors_path, draws, seed, out_dir, as_json, dask_address,
+                  force, yes, plots)
+    finally:
+        plots.close()
+
+
+def _simulate(scenario, posterior, priors_path, draws, seed, out_dir, as_json, dask_address,
+              force, yes, plots) -> None:
     import cramp
+    from cramp.result_files import plot_jobs
     from scenarios.work import work_estimate
 
     s = cramp.Scenario.load(scenario)
@@ -64,14 +78,15 @@ def simulate(
         say(err, f"{s.name}: {who}, {len(s.spec.interventions)} plans, parameters from "
             f"{source}; {work.describe()}")
         result = _run_with_progress(s, posterior, draws, seed, priors_path, dask_address)
-        # the answer first: the coach reads it while the plots are drawn (~0.5 s); a failed
-        # write still ends the command with its error and exit code
+        plots.submit(plot_jobs(result))
+        # the answer first: the coach reads it while the plots are drawn; a failed write still
+        # ends the command with its error and exit code
         if as_json:
             print(result.to_json(), flush=True)
         else:
             print_comparison(result.comparison)
             sys.stdout.flush()
-        paths = result.save(claim=claim)
+        paths = result.save(claim=claim, pngs=plots.pngs)
     if not as_json:
         say(out, f"wrote {claim.target} ({', '.join(p.name for p in paths.values())})")
 
