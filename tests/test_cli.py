@@ -45,6 +45,7 @@ def test_fit_prints_intervals_and_diagnostics(fitted):
     # the synthetic cohort has splits: its unknown onsets are located, the slowdown (+15%) learnt
     assert "located by their splits" in run.stdout and "pace after a cramp +1" in run.stdout
     assert "drift" in run.stdout
+    assert "another pace step (a fast start paid back, the wall) in " in run.stdout
 
 
 def test_posterior_is_labelled_and_carries_provenance(fitted):

@@ -386,7 +386,10 @@ def summary(n_unknown: int, n_located: int, attrs: dict) -> str:
     if isinstance(slowdown, float):
         return (f"{line} (pace after a cramp {np.expm1(slowdown):+.1%}, split-to-split SD "
                 f"{attrs['split_sd_ln_pace_per_km']:.1%} per km, drift "
-                f"{attrs['split_drift_sd_ln_pace_per_sqrt_km']:.1%} per sqrt(km), from "
-                f"{attrs['split_model_records']} records of known onset status)")
+                f"{attrs['split_drift_sd_ln_pace_per_sqrt_km']:.1%} per sqrt(km), another pace "
+                f"step (a fast start paid back, the wall) in {attrs['split_fade_probability']:.0%}"
+                f" of runner-races, of {np.expm1(attrs['split_fade_mean_ln_pace']):+.1%} (SD "
+                f"{attrs['split_fade_sd_ln_pace']:.1%}); from {attrs['split_model_records']} "
+                "records of known onset status)")
     return f"{line} (no known onset with splits to learn the slowdown from: onset uniform)"
 
