@@ -126,10 +126,13 @@ def _numba_hazard_loglik(op, node, **kwargs):
     return hazard_loglik, _source_version()
 
 
+@functools.cache
 def _source_version() -> int:
     """PyTensor caches compiled graphs by the Op's type and props; the kernel's source (this file,
     the kernel, its stages and vector_math) must be part of the key, or an edited kernel would
-    load a stale one."""
+    load a stale one. Read once per process: the cache key and the registered symbol
+    (`kernel_symbol`) must name the same sources even if the files change meanwhile (a graph
+    keyed by a later digest had called a symbol this process never registered)."""
     digest = hashlib.sha256()
     for module in (__file__, likelihood_kernel.__file__, likelihood_stages.__file__, vm.__file__):
         digest.update(Path(module).read_bytes())

@@ -25,7 +25,9 @@ node, d_r the (centred) muscle damage: measured, or at damage node m when CK was
 A located onset is a cramp of unknown onset whose splits say where it was (model/
 onset_location.py): t runs over the window of onset segments the splits allow, w_t is how well
 an onset in t explains the splits, h_t = exp(tv_rt) and C_t the sum of h over the window's
-segments up to t (w past the window is 0); P sums the cells before the window.
+segments up to t (w past the window is 0); P sums the cells before the window. The exp of each
+position's term also gives its derivatives, to ln lambda and (through C_t) to the cell
+coefficients b_j, in the forward pass (`located_cramps`).
 
 Unmeasured damage is averaged over its nodes, a runner's records multiply at each runner node,
 and the runner's log-likelihood is log sum_n w_n prod_r S_rn (log-sum-exp with shifts). The
@@ -55,7 +57,6 @@ from model.inference.likelihood_stages import (
     UNMEASURED,
     block,
     cell_sums,
-    located_rate_gradient,
     point_blocks,
     point_terms,
     record_rates,
@@ -66,12 +67,13 @@ from model.inference.likelihood_stages import (
 
 @numba.njit(error_model="numpy", cache=True)
 def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage, group_start,
-            window_cum, window_drop):
+            window_cum, window_moment, window_drop):
     """log S_rn: the log-likelihood of record r at runner node n, averaged over the damage nodes
     for UNMEASURED CK, with each damage node's share of that average; and, for cramps, the
     derivatives at every quadrature point (row n, or n * n_d + m for UNMEASURED). At node n,
     lambda is base times exp_u[n] (exp_solo[n] for SOLO: the combined normal's node). Shares
-    and derivatives are packed by group (`point_blocks`)."""
+    and derivatives are packed by group (`point_blocks`); located onsets' derivatives to the
+    cell coefficients through their windows are by point, coefficient and window column."""
     n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
     n_pts = n_u * n_d
     log_s = np.empty((n_u, n_rec))
@@ -87,7 +89,8 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage,
     acc = np.empty(n_rec)
     inner = np.empty(n_rec)
     slope = np.empty(n_rec)
-    located_inner = np.empty((n_pts, window_cum.shape[1]))  # per point, for the backward pass
+    decay = np.empty(n_rec)
+    located_cell = np.empty((n_pts, window_moment.shape[1], window_cum.shape[1]))
     for g in range(N_GROUPS):
         lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
         category = g // N_CODES
@@ -102,15 +105,15 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage,
                 for r in span(lo, hi):
                     lam[r] = base[r] * node_mult[n]
                 point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_s, n, d_log_lam, d_pre,
-                             d_onset, n, col0, window_cum, window_drop, inner, slope,
-                             located_inner)
+                            d_onset, n, col0, window_cum, window_moment, window_drop, inner,
+                            slope, decay, located_cell)
                 continue
             for m in range(n_d):
                 for r in span(lo, hi):
                     lam[r] = base[r] * exp_u[n] * exp_damage[m, r]
                 point_terms(code, lo, hi, lam, pre_sum, onset_rate, log_lik, m, d_log_lam,
-                             d_pre, d_onset, n * n_d + m, col0, window_cum, window_drop,
-                             inner, slope, located_inner)
+                            d_pre, d_onset, n * n_d + m, col0, window_cum, window_moment,
+                            window_drop, inner, slope, decay, located_cell)
             for r in span(lo, hi):
                 top[r] = -np.inf
                 acc[r] = 0.0
@@ -122,10 +125,12 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage,
                 for r in span(lo, hi):
                     share[p, r - lo] = vm.exp(log_lik[m, r] + logw_damage[m] - top[r])
                     acc[r] += share[p, r - lo]
+            for r in span(lo, hi):
+                inner[r] = 1.0 / acc[r]  # reused as scratch
             for m in range(n_d):
                 p = n * n_d + m
                 for r in span(lo, hi):
-                    share[p, r - lo] /= acc[r]
+                    share[p, r - lo] *= inner[r]
             for r in span(lo, hi):
                 log_s[n, r] = top[r] + vm.log(acc[r])
             for r in range(lo, hi):
@@ -137,7 +142,7 @@ def forward(pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage,
                     log_s[n, r] = -np.inf
                     for m in range(n_d):
                         share[n * n_d + m, r - lo] = 0.0
-    return log_s, share_all, d_log_lam_all, d_pre_all, d_onset_all, located_inner
+    return log_s, share_all, d_log_lam_all, d_pre_all, d_onset_all, located_cell
 
 
 @numba.njit(error_model="numpy", cache=True)
@@ -162,9 +167,11 @@ def runner_posterior(log_s, logw_runner, record_runner, n_runner):
     total = 0.0
     for i in range(n_runner):
         total += top[i] + vm.log(acc[i])
+    for i in range(n_runner):
+        acc[i] = 1.0 / acc[i]
     for n in range(n_u):
         for i in range(n_runner):
-            node[n, i] /= acc[i]
+            node[n, i] *= acc[i]
     return total, node
 
 
@@ -177,14 +184,14 @@ def runner_logliks(const, b_cell, params, cell_x, log_length, onset_x, onset_log
     a finer one (tests/test_quadrature_accuracy.py, bench/quadrature_error.py)."""
     runner_scale, beta_damage, ck_sd = params[0], params[1], params[3]
     pre_sum, _ = cell_sums(b_cell, cell_x, log_length)
-    onset_rate, _, base, _, exp_damage, _, window_cum = record_rates(
+    onset_rate, _, base, exp_damage, window_cum, window_moment = record_rates(
         const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
         group_start, window_x, window_log_length, z_damage, damage_offset)
     a = beta_damage * ck_sd / LN2  # as in loglik_and_gradient: the SOLO records' combined SD
     v = max(np.sqrt(runner_scale * runner_scale + a * a), 1e-300)
     log_s = forward(pre_sum, onset_rate, base, np.exp(runner_scale * z_runner),
                     np.exp(v * z_runner), exp_damage, logw_damage, group_start, window_cum,
-                    window_drop)[0]
+                    window_moment, window_drop)[0]
     node = np.zeros((z_runner.size, np.max(record_runner) + 1)) + logw_runner[:, None]
     np.add.at(node.T, record_runner, log_s.T)
     top = node.max(axis=0)
@@ -192,28 +199,27 @@ def runner_logliks(const, b_cell, params, cell_x, log_length, onset_x, onset_log
 
 
 @numba.njit(error_model="numpy", cache=True)
-def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u,
-             exp_solo, exp_damage, damage, record_runner, z_runner, z_damage, group_start,
-             window_cum, window_drop):
+def backward(node, share, d_log_lam, d_pre, d_onset, located_cell, pre_sum, base, exp_u,
+             exp_solo, exp_damage, record_runner, z_runner, z_damage, group_start):
     """Per record, sums over its quadrature points of (posterior weight x derivative): with
-    respect to ln lambda, and that times z_u (for SOLO: the node of the combined normal), the
-    damage level and z_d (UNMEASURED); and to P and E; per window cell of a located onset, with
-    respect to its rate h."""
+    respect to ln lambda, and that times z_u (for SOLO: the node of the combined normal) and z_d
+    (UNMEASURED; the damage level is linear in z_d, so its sum follows, in the caller); and to
+    P and E; per located onset (window column), with respect to each cell coefficient through
+    its window. Without a cramp d log L / d ln lambda = P d log L / d P: those groups sum the
+    latter only and multiply by P at the end."""
     n_u, (n_d, n_rec) = exp_u.size, exp_damage.shape
     g_log_lam = np.zeros(n_rec)
     g_scale = np.zeros(n_rec)
-    g_damage = np.zeros(n_rec)  # unmeasured CK: sum of g * damage level, and of g * z_d
-    g_damage_z = np.zeros(n_rec)
+    g_damage_z = np.zeros(n_rec)  # unmeasured CK
     g_pre = np.zeros(n_rec)
     g_onset = np.zeros(n_rec)
-    w = np.empty(n_rec)  # posterior weight of the point
-    d_lam = np.empty(n_rec)  # d log L / d ln lambda at the point
-    d_p = np.empty(n_rec)  # d log L / d P at the point
-    g_window = np.zeros(window_cum.shape)
-    lam = np.empty(n_rec)
+    w_node = np.empty(n_rec)  # posterior weight of the runner node
+    w_point = np.empty(n_rec)  # posterior weight of the point (UNMEASURED)
+    n_coef, n_located = located_cell.shape[1:]  # coefficients: at least FUSED_COEFS
+    g_located = np.zeros((n_coef, n_located))
     share_at = point_blocks(group_start, n_u, n_d, False)
     d_at = point_blocks(group_start, n_u, n_d, True)
-    # one simple loop per step, so that each vectorises
+    # simple loops over the group's records, so that each vectorises
     for g in range(N_GROUPS):
         lo, hi, code = group_start[g], group_start[g + 1], g % N_CODES
         per_node = g // N_CODES != UNMEASURED  # one point per runner node
@@ -224,42 +230,50 @@ def backward(node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, bas
         d_pre_g = block(d_pre, d_at, g, hi - lo)
         d_onset_g = block(d_onset, d_at, g, hi - lo)
         for n in range(n_u):
+            for r in span(lo, hi):  # a gather: once per runner node, not per point
+                w_node[r] = node[n, record_runner[r]]
             for m in range(1 if per_node else n_d):
                 p = n if per_node else n * n_d + m
-                for r in span(lo, hi):
-                    w[r] = node[n, record_runner[r]]
                 if not per_node:
                     for r in span(lo, hi):
-                        w[r] *= share_g[p, r - lo]
+                        w_point[r] = w_node[r] * share_g[p, r - lo]
+                w = w_node if per_node else w_point
+                z_u, z_d = z_runner[n], z_damage[m]
                 if cramp:
                     for r in span(lo, hi):
-                        d_lam[r] = d_log_lam_g[p, r - lo]
-                        d_p[r] = d_pre_g[p, r - lo]
+                        d_lam = w[r] * d_log_lam_g[p, r - lo]
+                        g_log_lam[r] += d_lam
+                        g_scale[r] += d_lam * z_u
+                        g_pre[r] += w[r] * d_pre_g[p, r - lo]
                         g_onset[r] += w[r] * d_onset_g[p, r - lo]
-                elif per_node:
+                    if not per_node:
+                        for r in span(lo, hi):
+                            g_damage_z[r] += w[r] * d_log_lam_g[p, r - lo] * z_d
+                elif per_node:  # the point's share of d log L / d P
                     for r in span(lo, hi):
-                        d_p[r] = -base[r] * node_mult[n]
-                        d_lam[r] = d_p[r] * pre_sum[r]
+                        d_p = -w[r] * base[r] * node_mult[n]
+                        g_pre[r] += d_p
+                        g_scale[r] += d_p * z_u
                 else:
                     for r in span(lo, hi):
-                        d_p[r] = -base[r] * exp_u[n] * exp_damage[m, r]
-                        d_lam[r] = d_p[r] * pre_sum[r]
-                for r in span(lo, hi):
-                    g_log_lam[r] += w[r] * d_lam[r]
-                    g_scale[r] += w[r] * d_lam[r] * z_runner[n]
-                    g_pre[r] += w[r] * d_p[r]
-                if not per_node:
-                    for r in span(lo, hi):
-                        g_damage[r] += w[r] * d_lam[r] * damage[m, r]
-                        g_damage_z[r] += w[r] * d_lam[r] * z_damage[m]
-                if code == LOCATED:  # one sweep per point over the window cells
+                        d_p = -w[r] * base[r] * exp_u[n] * exp_damage[m, r]
+                        g_pre[r] += d_p
+                        g_scale[r] += d_p * z_u
+                        g_damage_z[r] += d_p * z_d
+                if code == LOCATED:
                     col0 = window_column0(g, group_start)
-                    for r in span(lo, hi):
-                        lam[r] = base[r] * node_mult[n] * (
-                            1.0 if per_node else exp_damage[m, r])
-                    located_rate_gradient(lo, hi, col0, lam, located_inner[p], w,
-                                           window_cum, window_drop, g_window)
-    return g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window
+                    w_g = w[lo:hi]
+                    for j in range(n_coef):
+                        d_cell = located_cell[p, j, col0:col0 + hi - lo]
+                        g_j = g_located[j, col0:col0 + hi - lo]
+                        for i in span(0, hi - lo):
+                            g_j[i] += w_g[i] * d_cell[i]
+        if not cramp:
+            for r in span(lo, hi):
+                g_log_lam[r] = g_pre[r] * pre_sum[r]
+                g_scale[r] *= pre_sum[r]
+                g_damage_z[r] *= pre_sum[r]
+    return g_log_lam, g_scale, g_damage_z, g_pre, g_onset, g_located
 
 
 @numba.njit(error_model="numpy", cache=True)
@@ -286,21 +300,20 @@ def loglik_and_gradient(
     first_unmeasured = group_start[UNMEASURED * N_CODES]
     first_solo = group_start[SOLO * N_CODES]
     pre_sum, moments = cell_sums(b_cell, cell_x, log_length)
-    onset_rate, level, base, damage, exp_damage, window_rate, window_cum = record_rates(
+    onset_rate, level, base, exp_damage, window_cum, window_moment = record_rates(
         const, b_cell, params, onset_x, onset_log_length, damage_x, taper_units, record_order,
         group_start, window_x, window_log_length, z_damage, damage_offset)
     exp_u = np.exp(runner_scale * z_runner)
     a = beta_damage * ck_sd / LN2  # SD of b_d x damage when CK is not measured
     v = max(np.sqrt(runner_scale * runner_scale + a * a), 1e-300)
     exp_solo = np.exp(v * z_runner)
-    log_s, share, d_log_lam, d_pre, d_onset, located_inner = forward(
+    log_s, share, d_log_lam, d_pre, d_onset, located_cell = forward(
         pre_sum, onset_rate, base, exp_u, exp_solo, exp_damage, logw_damage, group_start,
-        window_cum, window_drop)
+        window_cum, window_moment, window_drop)
     total, node = runner_posterior(log_s, logw_runner, record_runner, np.max(record_runner) + 1)
-    g_log_lam, g_scale, g_damage, g_damage_z, g_pre, g_onset, g_window = backward(
-        node, share, d_log_lam, d_pre, d_onset, located_inner, pre_sum, base, exp_u, exp_solo,
-        exp_damage, damage, record_runner, z_runner, z_damage, group_start, window_cum,
-        window_drop)
+    g_log_lam, g_scale, g_damage_z, g_pre, g_onset, g_located = backward(
+        node, share, d_log_lam, d_pre, d_onset, located_cell, pre_sum, base, exp_u, exp_solo,
+        exp_damage, record_runner, z_runner, z_damage, group_start)
 
     g_const = np.empty(n_rec)
     g_u = g_bd = g_ck_mean = g_ck_sd = g_ck_taper = g_v = 0.0  # scalars: stay in registers
@@ -311,7 +324,9 @@ def loglik_and_gradient(
     for r in range(first_unmeasured):
         g_bd += g_log_lam[r] * damage_x[r]
     for r in span(first_unmeasured, first_solo):
-        g_bd += g_damage[r]
+        # damage at node m: its centre (the CK model's mean) + ck_sd z_m / ln 2
+        centre = damage_offset[0] + (params[2] + params[4] * taper_units[r]) / LN2
+        g_bd += g_log_lam[r] * centre + g_damage_z[r] * ck_sd / LN2
         g_ck_mean += g_log_lam[r]
         g_ck_sd += g_damage_z[r]
         g_ck_taper += g_log_lam[r] * taper_units[r]
@@ -332,8 +347,7 @@ def loglik_and_gradient(
         acc = 0.0
         for r in range(n_rec):
             acc += g_pre[r] * moments[j, r] + g_onset[r] * onset_rate[r] * onset_x[j, r]
-        for k in range(window_rate.shape[0]):
-            for c in range(window_rate.shape[1]):
-                acc += g_window[k, c] * window_rate[k, c] * window_x[j, k, c]
+        for c in range(g_located.shape[1]):
+            acc += g_located[j, c]
         g_cell[j] = acc
     return total, g_const, g_cell, g_params

@@ -94,7 +94,14 @@ def log(x: float) -> float:
 
 
 @numba.njit(inline="always", error_model="numpy", cache=True)
+def one_minus_given(y: float, exp_neg_y: float) -> float:
+    """1 - e**-y for y >= 0 given e**-y (for callers that need both), accurate also for small y
+    (where 1 - exp(-y) would cancel)."""
+    series = y * (1.0 - y * (0.5 - y * (1.0 / 6.0 - y / 24.0)))
+    return series if y < 1e-3 else 1.0 - exp_neg_y
+
+
+@numba.njit(inline="always", error_model="numpy", cache=True)
 def one_minus_exp_neg(y: float) -> float:
     """1 - e**-y for y >= 0, accurate also for small y (where 1 - exp(-y) would cancel)."""
-    series = y * (1.0 - y * (0.5 - y * (1.0 / 6.0 - y / 24.0)))
-    return series if y < 1e-3 else 1.0 - exp(-y)
+    return one_minus_given(y, exp(-y))
