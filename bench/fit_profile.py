@@ -26,6 +26,7 @@ from model.data.records import RaceRecords  # noqa: E402
 from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
 from model.inference.diagnostics import TARGET_ACCEPT  # noqa: E402
+from model.inference.fit import adaptation_options  # noqa: E402
 from model.inference.hazard_model import build_model, compile_for_nutpie  # noqa: E402
 from model.inference.likelihood import loglik_and_gradient  # noqa: E402
 from model.validation.synth import synthesize  # noqa: E402
@@ -77,8 +78,8 @@ def main() -> None:
     t4 = time.perf_counter()
     tree = nutpie.sample(compiled, draws=args.draws, tune=args.tune, chains=args.chains,
                          cores=args.chains, seed=args.seed, progress_bar=False,
-                         adaptation=args.adaptation, save_warmup=True,
-                         target_accept=TARGET_ACCEPT)
+                         save_warmup=True, target_accept=TARGET_ACCEPT,
+                         **adaptation_options(args.adaptation))
     t5 = time.perf_counter()
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults
     warm = tree["warmup_sample_stats"]["n_steps"].to_numpy()

@@ -29,6 +29,7 @@ from model.data.records import RaceRecords  # noqa: E402
 from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
 from model.inference.diagnostics import TARGET_ACCEPT  # noqa: E402
+from model.inference.fit import adaptation_options  # noqa: E402
 from model.inference.hazard_model import build_model  # noqa: E402
 from model.validation.synth import synthesize  # noqa: E402
 
@@ -43,8 +44,8 @@ def run(model, draws, tune, seed, adaptation, fastmath=False, target_accept=0.8)
         compiled = nutpie.compile_pymc_model(model)
     compiled_at = time.perf_counter()
     tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=seed,
-                         progress_bar=False, adaptation=adaptation, save_warmup=False,
-                         target_accept=target_accept)
+                         progress_bar=False, save_warmup=False, target_accept=target_accept,
+                         **adaptation_options(adaptation))
     done = time.perf_counter()
     shared = [v for v in SHARED if v in tree["posterior"]]
     posterior = tree["posterior"].to_dataset()[shared]
