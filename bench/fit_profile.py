@@ -19,26 +19,15 @@ import numpy as np
 import nutpie
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from quadrature_cost import per_call_seconds  # noqa: E402
+from quadrature_cost import cohort, per_call_seconds  # noqa: E402
 
 from model.conventions import FIT_DRAWS, FIT_TUNE  # noqa: E402
-from model.data.records import RaceRecords  # noqa: E402
 from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
 from model.inference.diagnostics import TARGET_ACCEPT  # noqa: E402
 from model.inference.fit import adaptation_options  # noqa: E402
 from model.inference.hazard_model import build_model, compile_for_nutpie  # noqa: E402
 from model.inference.likelihood import loglik_and_gradient  # noqa: E402
-from model.validation.synth import synthesize  # noqa: E402
-
-
-def cohort(records: int, seed: int, design_races: int | None) -> RaceRecords:
-    if design_races:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-        from design_cohorts import Design, draw_cohort
-
-        return RaceRecords(*draw_cohort(Design(design_races, records), seed), "bench", "")
-    return RaceRecords(*synthesize(records, seed), "bench", "")
 
 
 def main() -> None:
