@@ -39,15 +39,19 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "reference: import xarray, matplotlib.pyplot"
 SIMULATE = "cramp simulate goal_marathon_runner"
 
-# the simulate command's stages, in its order (cramp/cli/scenario.py, SimulationResult.save)
-STAGES = """
-import io, json, time
+# a stage script's stopwatch: lap(name) records the time since the last lap
+LAPS = """
+import json, pickle, sys, time
 laps, start = [], time.perf_counter()
 def lap(name):
     global start
     now = time.perf_counter()
     laps.append((name, now - start))
     start = now
+"""
+
+# the simulate command's stages, in its order (cramp/cli/scenario.py, SimulationResult.save)
+STAGES = LAPS + """
 import cramp.cli
 lap("command line (typer, rich)")
 import cramp
@@ -69,7 +73,6 @@ lap("comparison table")
 from cramp.result_files import plot_jobs
 jobs = plot_jobs(result)
 lap("the plots' inputs, sent to the plot process")
-import pickle, sys
 pickle.dump(jobs, open(sys.argv[1], "wb"))
 start = time.perf_counter()
 result.course_table().to_csv(index=False)
@@ -80,14 +83,7 @@ print(json.dumps(laps))
 """
 
 # the plot process's stages (cramp/plot_process.py), from the start of `cramp simulate`
-PLOT_STAGES = """
-import json, pickle, sys, time
-laps, start = [], time.perf_counter()
-def lap(name):
-    global start
-    now = time.perf_counter()
-    laps.append((name, now - start))
-    start = now
+PLOT_STAGES = LAPS + """
 import scenarios.plots
 from cramp.plot_process import _warm_up
 from cramp.result_files import draw_png

@@ -165,3 +165,22 @@ def test_auto_adaptation_is_low_rank_only_for_large_cohorts():
     assert choose_adaptation(100, "low_rank") == "low_rank"
     with pytest.raises(ValueError, match="auto, diag or low_rank"):
         choose_adaptation(100, "dense")
+
+
+def test_nutpie_takes_the_low_rank_settings_of_a_fit():
+    """CI's fits are below LOW_RANK_FROM_RECORDS (diag): this one samples with low_rank's
+    settings, which nutpie refuses by name if it does not know them."""
+    import nutpie
+    import pymc as pm
+
+    from model.inference.fit import LOW_RANK_EIGVAL_CUTOFF, adaptation_options
+
+    options = adaptation_options("low_rank")
+    assert options == {"adaptation": "low_rank",
+                       "mass_matrix_eigval_cutoff": LOW_RANK_EIGVAL_CUTOFF}
+    assert adaptation_options("diag") == {"adaptation": "diag"}
+    with pm.Model() as model:
+        pm.Normal("x", 0.0, 1.0, shape=3)
+    tree = nutpie.sample(nutpie.compile_pymc_model(model), draws=50, tune=50, chains=1, seed=1,
+                         progress_bar=False, **options)
+    assert tree["posterior"]["x"].shape == (1, 50, 3)
