@@ -9,7 +9,10 @@ count in the key. Measured (bench/compile_reuse.py, 2,000 records) while graphs 
 the kernel as a numba function: the first compile 21-27 s against 10-14 s for a one-off model
 with its data as constants (PyTensor folds those into fewer ops), every later one 0.03 s. Since
 graphs call the kernel by symbol (model/inference/likelihood.py) a one-off compile of a
-10,000-record model takes ~7 s (bench/fit_speed.py); the reusable one was not re-measured.
+10,000-record model takes ~7 s (bench/fit_speed.py), the reusable one 21-24 s (nutpie's
+numba.cfunc calls timed, Nov 2026). Neither is reused across processes: PyTensor's disk
+cache holds the graph's compiled parts, but nutpie's C wrapper links the whole graph into
+itself and compiles it again (~5 s of the 7; 18-20 s of the reusable one's 21-24).
 For many fits of one design (a simulation-based calibration, a design grid); kept per process,
 a few models at most (each holds its data).
 """
