@@ -147,3 +147,15 @@ def test_step_system_solved_at_each_drift_matches_the_covariance_built_at_that_d
             np.testing.assert_allclose(big_q[r], h @ np.linalg.solve(cov, h.T), rtol=1e-9)
             np.testing.assert_allclose(diag[r], np.diagonal(big_q[r]), rtol=1e-12)
             np.testing.assert_array_equal(q_diag[r], q[r])
+
+
+def test_split_model_fits_an_evenly_spread_sample_of_a_large_cohort(monkeypatch):
+    """A registry's 10^6 records would need ~20 GB for the least squares; the split model takes
+    at most SPLIT_MODEL_RECORDS of them and still recovers the slowdown and the pace noise."""
+    monkeypatch.setattr(onset_location, "SPLIT_MODEL_RECORDS", 1000)
+    features, _, _ = cohort_with_hidden_onsets(11)
+    assert features.attrs["split_model_records"] == 1000
+    # a third of the records: the slowdown's SE ~0.0035 instead of 0.002 (see above)
+    assert features.attrs["onset_slowdown_ln_pace"] == pytest.approx(np.log(CRAMP_SLOWDOWN),
+                                                                      abs=0.015)
+    assert features.attrs["split_sd_ln_pace_per_km"] == pytest.approx(KM_PACE_SD, abs=0.003)

@@ -92,6 +92,12 @@ RECORD_CHUNK = 128  # records per vectorised block (memory ~ chunk x segments^2)
 DRIFT_SD_GRID = tuple(np.geomspace(0.0025, 0.08, 11))
 FADE_EM_WARM_ITERATIONS = 15  # from the neighbouring drift's fade
 DRIFT_SELECTION_RECORDS = 2000  # known onsets scored, records the fade is fitted to (at most)
+# records (with known onset status and splits) whose intervals fit the slowdown, profile and
+# noise by least squares, at most: ~20 x 43 x 10 float64 arrays of this many rows are made, so
+# a registry of 10^6 runner-races would need ~20 GB; 20,000 records (~10^5-10^6 intervals, a
+# few thousand known onsets) pin these population-level numbers far below their effect on the
+# weights. Cohorts under the cap use every record, so their numbers do not change.
+SPLIT_MODEL_RECORDS = 20_000
 # a runner's pace varies more than 0.5% from one km to the next on any course; below that the
 # splits' rounding, not the runner, would set how sharply an onset is located
 SPLIT_SD_FLOOR = 0.005
@@ -167,11 +173,13 @@ def intervals(
     profile = np.zeros((size, N_PROFILE_BANDS))
     np.add.at(profile, (flat, band.ravel()), weights)
     valid = (length > 0) & (time_s > 0)
+    # the (record, interval, band) shares are the largest array here: divided in place
+    profile_x = profile.reshape(n_rec, n_seg, -1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_pace = np.where(valid, np.log(time_s / length), np.nan)
-        profile_x = profile.reshape(n_rec, n_seg, -1) / length[..., None]
+        np.divide(profile_x, length[..., None], out=profile_x)
         log_share = np.log(length_km / (np.asarray(distance_km, float)[:, None] / N_PROFILE_BANDS))
-    return Intervals(index, length, ln_pace, np.nan_to_num(profile_x), valid,
+    return Intervals(index, length, ln_pace, np.nan_to_num(profile_x, copy=False), valid,
                      FadePositions(band, np.where(reached, log_share, -np.inf)))
 
 
@@ -210,12 +218,14 @@ def fit_split_model(
     """delta and the profile by weighted least squares within records, and sigma from the
     residuals' changes between consecutive intervals (robust: median absolute deviation), from
     the records whose onset status is known (`status_known`: no cramp, or onset segment
-    `onset_segment` > 0) and which have at least two intervals; None when delta cannot be
+    `onset_segment` > 0) and which have at least two intervals (at most SPLIT_MODEL_RECORDS of
+    them, evenly spread; the drift and fade are chosen from all); None when delta cannot be
     estimated (no known onset with a split on each side of it)."""
     use = status_known & (iv.n_valid >= 2)
     if not use.any():
         return None
-    rec = np.flatnonzero(use)
+    usable = np.flatnonzero(use)
+    rec = _spread(usable, SPLIT_MODEL_RECORDS)
     n_seg = length_km.shape[1]
     onset = onset_segment[rec]
     share = np.where(onset[:, None] > 0, onset_share(onset, n_seg), 0.0)
@@ -238,7 +248,7 @@ def fit_split_model(
     spread = 1.4826 * np.median(np.abs(change[pair] / scale[pair]))
     model = SplitModel(slowdown, max(float(spread), SPLIT_SD_FLOOR), profile, len(rec),
                        int(sub.valid.sum()))
-    return _choose_drift_sd(model, iv, rec, onset_segment, length_km)
+    return _choose_drift_sd(model, iv, usable, onset_segment, length_km)
 
 
 def _choose_drift_sd(model: SplitModel, iv: Intervals, status_known: np.ndarray,
