@@ -72,7 +72,9 @@ class PlotProcess:
             return None
         try:
             with process.stdout as pipe:
-                reply = pipe.read()  # before waiting: the process ends once this is read
+                # read to the end before waiting: the PNGs exceed the pipe's buffer, and a
+                # writer blocked on a full pipe would never exit
+                reply = pipe.read()
             drawn = pickle.loads(reply) if process.wait() == 0 else None
         except (OSError, pickle.UnpicklingError, EOFError):
             drawn = None
