@@ -92,11 +92,8 @@ RECORD_CHUNK = 128  # records per vectorised block (memory ~ chunk x segments^2)
 DRIFT_SD_GRID = tuple(np.geomspace(0.0025, 0.08, 11))
 FADE_EM_WARM_ITERATIONS = 15  # from the neighbouring drift's fade
 DRIFT_SELECTION_RECORDS = 2000  # known onsets scored, records the fade is fitted to (at most)
-# records (with known onset status and splits) whose intervals fit the slowdown, profile and
-# noise by least squares, at most: ~20 x 43 x 10 float64 arrays of this many rows are made, so
-# a registry of 10^6 runner-races would need ~20 GB; 20,000 records (~10^5-10^6 intervals, a
-# few thousand known onsets) pin these population-level numbers far below their effect on the
-# weights. Cohorts under the cap use every record, so their numbers do not change.
+# records (evenly spread) whose least squares fit the slowdown, profile and noise, at most:
+# population numbers that 20,000 pin; 10^6 records with 1 km splits would need ~20 GB
 SPLIT_MODEL_RECORDS = 20_000
 # a runner's pace varies more than 0.5% from one km to the next on any course; below that the
 # splits' rounding, not the runner, would set how sharply an onset is located
@@ -173,8 +170,7 @@ def intervals(
     profile = np.zeros((size, N_PROFILE_BANDS))
     np.add.at(profile, (flat, band.ravel()), weights)
     valid = (length > 0) & (time_s > 0)
-    # the (record, interval, band) shares are the largest array here: divided in place
-    profile_x = profile.reshape(n_rec, n_seg, -1)
+    profile_x = profile.reshape(n_rec, n_seg, -1)  # the largest array here: divided in place
     with np.errstate(divide="ignore", invalid="ignore"):
         ln_pace = np.where(valid, np.log(time_s / length), np.nan)
         np.divide(profile_x, length[..., None], out=profile_x)
@@ -217,10 +213,9 @@ def fit_split_model(
 ) -> SplitModel | None:
     """delta and the profile by weighted least squares within records, and sigma from the
     residuals' changes between consecutive intervals (robust: median absolute deviation), from
-    the records whose onset status is known (`status_known`: no cramp, or onset segment
-    `onset_segment` > 0) and which have at least two intervals (at most SPLIT_MODEL_RECORDS of
-    them, evenly spread; the drift and fade are chosen from all); None when delta cannot be
-    estimated (no known onset with a split on each side of it)."""
+    SPLIT_MODEL_RECORDS at most of the records whose onset status is known (`status_known`: no
+    cramp, or onset segment `onset_segment` > 0) and which have two or more intervals (the drift
+    and fade: from all); None when delta cannot be estimated (no known onset between splits)."""
     use = status_known & (iv.n_valid >= 2)
     if not use.any():
         return None
