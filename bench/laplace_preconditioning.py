@@ -2,10 +2,11 @@
 (issue 20): the fit's sampler on the fit's compiled model against the same sampler in
 y = (x - mode) / sd, same run, same starts (PyMC's start, mapped to y).
 
-Tuning starts from an identity mass matrix. With 10^4 records the posterior SDs of the
-unconstrained parameters span ~0.01 (intercept, CK mean) to ~0.5 (runner scale), and the first
-tuning draws take ~80 leapfrog steps each (bench/fit_profile.py); with 10^6 records the spread
-is ~10x wider and a fit of 100 + 100 draws had not finished after 75 minutes. Here the mode
+Tuning starts from an identity mass matrix. The curvature SDs (below) of the unconstrained
+parameters span 0.007 (the CK model's) to 0.19 (race effects) at 10^4 synth records, 26x, and
+0.0023 to 0.24 at 10^5, 102x; at 10^4 the first tuning draws take ~80 leapfrog steps each
+(bench/fit_profile.py), and at 10^6 a fit of 100 + 100 draws had not finished after ~73
+minutes. Here the mode
 comes from L-BFGS on the compiled log density and each parameter's sd from the curvature there
 (central differences of the gradient), so an identity mass matrix in y is about the posterior's
 diagonal from the first draw. The change is affine: the same posterior, the log density shifted
