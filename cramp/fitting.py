@@ -47,11 +47,12 @@ def fit(records: RaceRecords | Source, *, splits: Source | None = None,
     and `Fit.advice()` what to try if it still fails. `backend`: "numba" (the compiled kernel,
     fast) or "reference" (the plain PyTensor definition with automatic gradients).
     `reuse_compiled`: keep the compiled model for later fits of data with the same structure in
-    this process, and use one kept earlier (its first compile takes about twice as long, later
-    ones none: for many fits of one design). `exclude_evidence`: evidence ids (e.g. ["E2"]) left
-    out of the priors, for a study that re-analyses one of the cohorts they rest on
-    (`Priors.without`; recorded in the fit's attrs as `excluded_evidence`). The fit's attrs also
-    keep what the data cannot tell (`Fit.identification`)."""
+    this process, and use one kept earlier (a fit of a structure compiled before on this machine
+    compiles in ~1 s anyway; a kept one in none: for many fits of one design).
+    `exclude_evidence`: evidence ids (e.g. ["E2"]) left out of the priors, for a study that
+    re-analyses one of the cohorts they rest on (`Priors.without`; recorded in the fit's attrs
+    as `excluded_evidence`). The fit's attrs also keep what the data cannot tell
+    (`Fit.identification`)."""
     from model.hazard.features import build_features
     from model.inference.fit import ADAPTATIONS
     from model.inference.fit import fit as sample

@@ -1,19 +1,13 @@
-"""Compile the hazard model once per structure and reuse it for other data of that structure.
+"""Keep compiled hazard models in this process and reuse them for other data of their structure.
 
-A reusable model (`build_model(..., reusable=True)`) reads every data array as a shared
-variable, so two data sets with the same structure (quadrature nodes, which factors vary within
-a race, the number of races, the priors) give the same graph: the second fit swaps its arrays
-into the first fit's compiled model (`with_data`) instead of compiling again. Array sizes may
-differ (records, segments, located onsets); the sampler's parameters may not, hence the race
-count in the key. Measured (bench/compile_reuse.py, 2,000 records) while graphs still linked
-the kernel as a numba function: the first compile 21-27 s against 10-14 s for a one-off model
-with its data as constants (PyTensor folds those into fewer ops), every later one 0.03 s. Since
-graphs call the kernel by symbol (model/inference/likelihood.py) a one-off compile of a
-10,000-record model takes ~7 s (bench/fit_speed.py), the reusable one 21-24 s (nutpie's
-numba.cfunc calls timed, Nov 2026). Neither is reused across processes: PyTensor's disk
-cache holds the graph's compiled parts, but nutpie's C wrapper links the whole graph into
-itself and compiles it again (~5 s of the 7; 18-20 s of the reusable one's 21-24).
-For many fits of one design (a simulation-based calibration, a design grid); kept per process,
+The hazard model reads every data array as a shared variable, so two data sets with the same
+structure (quadrature nodes, which factors vary within a race, the number of races, the priors)
+give the same graph. Across processes, PyTensor's disk cache and the cached entry points
+(model/inference/nutpie_entry.py) already make a compile of a structure seen before on this
+machine take ~1 s. Within one, a model built with `reusable=True` is kept here, and a later fit
+of the same structure swaps its arrays into it (`with_data`) and compiles nothing. Array sizes
+may differ (records, segments, located onsets); the sampler's parameters may not, hence the race
+count in the key. For many fits of one design (a simulation-based calibration, a design grid);
 a few models at most (each holds its data).
 """
 
@@ -42,7 +36,7 @@ def compiled_for(model: pm.Model, priors: Priors):
     """nutpie's compiled model for `model`, reusing one compiled for the same structure.
     Returns (compiled, reused)."""
     key = structure_key(model, priors)
-    if not model.cramp_structure[0]:  # built with its data as constants: for this data only
+    if not model.cramp_structure[0]:  # not to be kept: for this data only
         return compile_for_nutpie(model), False
     if key in _cache:
         _cache.move_to_end(key)

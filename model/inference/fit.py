@@ -51,9 +51,9 @@ def fit(
     a fit whose diagnostics fail is sampled once more with the settings of
     `diagnostics.second_attempt` (same compiled model, same seed); both attempts are recorded in
     the provenance (`sampler_attempts`). `backend`: the likelihood's implementation
-    (hazard_model.BACKENDS). `reusable`: compile the model so that later fits of data with the
-    same structure in this process reuse it (model/inference/compiled.py; the first compile
-    takes about twice as long, later ones none), and reuse one compiled so earlier."""
+    (hazard_model.BACKENDS). `reusable`: keep the compiled model so that later fits of data with
+    the same structure in this process reuse it without compiling (model/inference/compiled.py),
+    and reuse one kept earlier."""
     adaptation = choose_adaptation(features.sizes["record"], adaptation)
     model = build_model(features, priors, backend=backend, reusable=reusable)
     compiled, _ = compiled_for(model, priors)

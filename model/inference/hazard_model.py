@@ -59,6 +59,7 @@ from model.hazard.specification import (
 from model.inference.likelihood import KernelData, hazard_loglik
 from model.inference.likelihood_reference import reference_loglik
 from model.inference.likelihood_stages import LOCATED, MEASURED, N_CODES, N_GROUPS, SOLO, UNMEASURED
+from model.inference.nutpie_entry import compile_model
 
 N_NODES_RUNNER = FIT_QUADRATURE.effect_nodes
 N_NODES_DAMAGE = FIT_QUADRATURE.damage_nodes
@@ -188,11 +189,10 @@ def ieee_arithmetic():
 
 
 def compile_for_nutpie(model: pm.Model):
-    """nutpie's compiled log density of `model`, with IEEE arithmetic (`ieee_arithmetic`)."""
-    import nutpie
-
+    """nutpie's compiled log density of `model`, with IEEE arithmetic (`ieee_arithmetic`),
+    through entry points that compile only the model's graphs (model/inference/nutpie_entry.py)."""
     with ieee_arithmetic():
-        return nutpie.compile_pymc_model(model)
+        return compile_model(model)
 
 
 def build_model(
@@ -208,17 +208,19 @@ def build_model(
 
     `backend`: the likelihood's implementation, "numba" (the compiled kernel with its
     hand-derived gradient, fast) or "reference" (the plain PyTensor definition with automatic
-    gradients, model/inference/likelihood_reference.py). `reusable` (numba only): the compiled
-    model serves later data of the same structure (model/inference/compiled.py)."""
+    gradients, model/inference/likelihood_reference.py). `reusable` (numba only): this
+    process keeps the compiled model for later data of the same structure
+    (model/inference/compiled.py)."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
     d = prepare(features)
     arrays = graph_data(d, n_nodes_runner, n_nodes_damage)
-    # reusable: shared data, the same graph for any data of this structure; else constants,
-    # folded into fewer ops (a one-off compile in half the time); the reference needs constants
+    # numba: shared data, so any data of this structure give the same graph, which PyTensor's
+    # disk cache serves to later fits in any process (model/inference/nutpie_entry.py); as fast
+    # per gradient as constants (bench/compile_reuse.py). The reference needs constants.
     reusable = reusable and backend == "numba"
     data = ({name: pytensor.shared(value, name=name) for name, value in arrays.items()}
-            if reusable else arrays)
+            if backend == "numba" else arrays)
     coords = {"factor": list(FACTORS), "race": features["race"].to_numpy().tolist()}
     with pm.Model(coords=coords) as model:
         beta = pm.Normal(

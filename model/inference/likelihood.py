@@ -65,7 +65,7 @@ class KernelData:
 class HazardLogLikelihood(Op):
     """log-likelihood(const, b_cell, params) with its gradient as extra outputs of the same node,
     so a log-density-and-gradient evaluation runs the kernel once. Data are constant or shared
-    inputs (model/inference/hazard_model.py makes them shared, so a compiled model is reusable)."""
+    inputs (model/inference/hazard_model.py makes them shared, so a compiled graph is reusable)."""
 
     __props__ = ()
 
