@@ -3,7 +3,9 @@
 
 Reports wall time (compile, sampling), the smallest bulk ESS over the shared parameters (beta,
 log_hazard_per_km, distance_shape, runner_sd, race_sd), ESS per second of sampling and of total
-time, R-hat and divergences; then how the project's fit time grows with the cohort size.
+time, R-hat and divergences; then how the project's fit time grows with the cohort size. The
+project's compile is a fit's: ~1 s for a structure compiled before on this machine, ~3 s for
+another race count, ~15 s for the first fit ever (bench/compile_reuse.py); `compile_s` shows it.
 
     uv run python bench/fit_speed.py                      # 10,000 records, both models
     uv run python bench/fit_speed.py --scaling 1000 10000 100000 --skip-reference
@@ -30,18 +32,22 @@ from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
 from model.inference.diagnostics import TARGET_ACCEPT  # noqa: E402
 from model.inference.fit import adaptation_options  # noqa: E402
-from model.inference.hazard_model import build_model  # noqa: E402
+from model.inference.hazard_model import build_model, compile_for_nutpie  # noqa: E402
 from model.validation.synth import synthesize  # noqa: E402
 
 SHARED = ["beta", "log_hazard_per_km", "distance_shape", "runner_sd", "race_sd"]
 
 
-def run(model, draws, tune, seed, adaptation, fastmath=False, target_accept=0.8):
-    """Compile and sample; `fastmath` is PyTensor's default numba setting (True), which the
-    references get as a first attempt would, and the project turns off for reproducibility."""
+def run(model, draws, tune, seed, adaptation, reference=False, target_accept=0.8):
+    """Compile and sample: the project's model as a fit compiles it (compile_for_nutpie: no
+    fastmath, the cached entry points), a reference as a first attempt would
+    (`nutpie.compile_pymc_model` with PyTensor's default numba fastmath)."""
     start = time.perf_counter()
-    with pytensor.config.change_flags(numba__fastmath=fastmath):
-        compiled = nutpie.compile_pymc_model(model)
+    if reference:
+        with pytensor.config.change_flags(numba__fastmath=True):
+            compiled = nutpie.compile_pymc_model(model)
+    else:
+        compiled = compile_for_nutpie(model)
     compiled_at = time.perf_counter()
     tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=seed,
                          progress_bar=False, save_warmup=False, target_accept=target_accept,
@@ -112,7 +118,7 @@ def main() -> None:
             name = f"reference {variant}"
             model = build_reference_model(features, priors, effects=variant == "effects",
                                           latent_ck=variant != "plain")
-            results[name] = run(model, n_ref, n_tune, args.seed, "diag", fastmath=True)
+            results[name] = run(model, n_ref, n_tune, args.seed, "diag", reference=True)
             print(name, json.dumps(results[name]), flush=True)
             for adaptation in args.adaptation:
                 for key in ("ess_per_s_sampling", "ess_per_s_total"):
