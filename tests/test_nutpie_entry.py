@@ -143,3 +143,23 @@ def test_a_new_process_loads_the_entry_points_from_the_cache_and_frees_what_grap
     assert first["cache_hits"] == 0 and second["cache_hits"] == 2  # compiled once, then loaded
     for result in (first, second):
         assert result["allocated"] > 0 and result["not_freed"] == 0
+
+
+def test_a_fit_compiles_the_hazard_model_through_the_entry_points_with_its_data_shared():
+    import cramp
+    from model.evidence.priors import load_priors
+    from model.hazard.features import build_features
+    from model.inference.hazard_model import build_model, compile_for_nutpie
+    from model.inference.nutpie_entry import EntryCompiledModel
+
+    table, splits = cramp.synthesize(200, 3)
+    model = build_model(build_features(cramp.load_records(table, splits=splits)), load_priors())
+    compiled = compile_for_nutpie(model)
+    assert isinstance(compiled, EntryCompiledModel)
+    # every data array is read through the user data, none is compiled in as a constant
+    assert {v.name for v in compiled.shared_var_keys} == set(model.cramp_graph_data)
+    x = np.random.default_rng(1).normal(0.0, 0.1, compiled.n_dim)
+    code, logp, gradient = entry_logp(compiled, x)
+    graph_logp, graph_gradient = compiled.logp_func(x)
+    assert code == 0 and logp == float(graph_logp)
+    np.testing.assert_array_equal(gradient, graph_gradient)

@@ -37,16 +37,15 @@ HEADER_WORDS = 6
 def graph_arguments(data: list[tuple]) -> types.BaseTuple:
     """The type of a graph's star-args when called with the parameter vector and data arrays
     of these (numba dtype, rank) pairs, read-only, as nutpie's wrapper calls it. A plain tuple
-    type, as numba types a call's star-args (with `types.StarArgTuple` some graphs failed to
-    type)."""
+    type, as numba types a call's star-args, so this is the overload a call would compile."""
     return types.BaseTuple.from_types(
         [VECTOR, *(types.Array(dtype, rank, "C", readonly=True) for dtype, rank in data)])
 
 
 def _graph_call(result_type):
     """An intrinsic calling the graph at `address` with x and the data arrays described by
-    the user data's words from `first` on; `templates` (empty arrays) give their dtype and
-    rank at compile time."""
+    the user data's words from `first` on; `templates` (zero-filled arrays) give their dtype
+    and rank at compile time."""
 
     @intrinsic
     def call(typingctx, address, x, user_data, first, templates):
