@@ -217,10 +217,11 @@ def build_model(
     arrays = graph_data(d, n_nodes_runner, n_nodes_damage)
     # numba: shared data, so any data of this structure give the same graph, which PyTensor's
     # disk cache serves to later fits in any process (model/inference/nutpie_entry.py); as fast
-    # per gradient as constants (bench/compile_reuse.py). The reference needs constants.
+    # per gradient as constants (bench/compile_reuse.py). Borrowed, not copied: the arrays are
+    # only read, and ~1 GB at 1,000,000 runner-races. The reference needs constants.
     reusable = reusable and backend == "numba"
-    data = ({name: pytensor.shared(value, name=name) for name, value in arrays.items()}
-            if backend == "numba" else arrays)
+    data = ({name: pytensor.shared(value, name=name, borrow=True)
+             for name, value in arrays.items()} if backend == "numba" else arrays)
     coords = {"factor": list(FACTORS), "race": features["race"].to_numpy().tolist()}
     with pm.Model(coords=coords) as model:
         beta = pm.Normal(

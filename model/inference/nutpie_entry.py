@@ -230,7 +230,7 @@ def compile_model(model) -> EntryCompiledModel:
     for variable in [*logp_graph.get_shared(), *expand_graph.get_shared()]:
         if variable not in shared_var_keys:
             shared_var_keys[variable] = f"data{len(shared_var_keys)}"
-            # the model's own arrays, not copies (a registry's are GBs); the user data point
+            # the model's own arrays, not copies (~1 GB at 10^6 runner-races); the user data point
             # into them, and the compiled model holds them. (Not np.ascontiguousarray: it makes
             # a 0-d array 1-d.)
             shared_data[shared_var_keys[variable]] = np.asarray(
