@@ -158,6 +158,9 @@ def test_a_fit_compiles_the_hazard_model_through_the_entry_points_with_its_data_
     assert isinstance(compiled, EntryCompiledModel)
     # every data array is read through the user data, none is compiled in as a constant
     assert {v.name for v in compiled.shared_var_keys} == set(model.cramp_graph_data)
+    # ... and read where the model holds it, not from copies (~1 GB at 10^6 runner-races)
+    for variable, key in compiled.shared_var_keys.items():
+        assert compiled.shared_data[key] is model.cramp_graph_data[variable.name]
     x = np.random.default_rng(1).normal(0.0, 0.1, compiled.n_dim)
     code, logp, gradient = entry_logp(compiled, x)
     graph_logp, graph_gradient = compiled.logp_func(x)
