@@ -33,21 +33,27 @@ from model.hazard.features import build_features  # noqa: E402
 from model.inference.diagnostics import TARGET_ACCEPT  # noqa: E402
 from model.inference.fit import adaptation_options  # noqa: E402
 from model.inference.hazard_model import build_model, compile_for_nutpie  # noqa: E402
+from model.inference.shear import with_runner_shear  # noqa: E402
 from model.validation.synth import synthesize  # noqa: E402
 
 SHARED = ["beta", "log_hazard_per_km", "distance_shape", "runner_sd", "race_sd"]
 
 
-def run(model, draws, tune, seed, adaptation, reference=False, target_accept=0.8):
+def run(model, draws, tune, seed, adaptation, reference=False, target_accept=0.8,
+        shear_scale=None):
     """Compile and sample: the project's model as a fit compiles it (compile_for_nutpie: no
-    fastmath, the cached entry points), a reference as a first attempt would
-    (`nutpie.compile_pymc_model` with PyTensor's default numba fastmath)."""
+    fastmath, the cached entry points) and shears it (model/inference/shear.py, with runner_sd's
+    prior scale `shear_scale`; None: no shear), a reference as a first attempt would
+    (`nutpie.compile_pymc_model` with PyTensor's default numba fastmath). compile_s includes
+    the shear's search."""
     start = time.perf_counter()
     if reference:
         with pytensor.config.change_flags(numba__fastmath=True):
             compiled = nutpie.compile_pymc_model(model)
     else:
         compiled = compile_for_nutpie(model)
+        if shear_scale is not None:
+            compiled, _ = with_runner_shear(compiled, model, shear_scale)
     compiled_at = time.perf_counter()
     tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=seed,
                          progress_bar=False, save_warmup=False, target_accept=target_accept,
@@ -79,6 +85,8 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=FIT_TUNE)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--no-shear", action="store_true",
+                        help="sample the project's model without the runner SD's shear")
     parser.add_argument("--scaling", type=int, nargs="*", default=[])
     parser.add_argument("--design-races", type=int, default=None,
                         help="draw the cohort with tests/design_cohorts.py (independent of the "
@@ -105,9 +113,10 @@ def main() -> None:
     print(f"{args.records} marathon runner-races, {features.sizes['runner']} runners, "
           f"{features.sizes['race']} races, {features.sizes['segment']} segments", flush=True)
     for adaptation in args.adaptation:
-        results[f"project {adaptation}"] = run(build_model(features, priors), args.draws,
-                                               args.tune, args.seed, adaptation,
-                                               target_accept=TARGET_ACCEPT)
+        results[f"project {adaptation}"] = run(
+            build_model(features, priors), args.draws, args.tune, args.seed, adaptation,
+            target_accept=TARGET_ACCEPT,
+            shear_scale=None if args.no_shear else priors["runner_sd"].sigma)
         print(f"project {adaptation}", json.dumps(results[f"project {adaptation}"]), flush=True)
     if not args.skip_reference:
         for variant in args.reference:
@@ -128,7 +137,8 @@ def main() -> None:
         rec, spl = synthesize(n, args.seed)
         feats = build_features(RaceRecords(rec, spl, "bench", ""))
         r = run(build_model(feats, priors), args.draws, args.tune, args.seed,
-                args.adaptation[0])
+                args.adaptation[0], target_accept=TARGET_ACCEPT,
+                shear_scale=None if args.no_shear else priors["runner_sd"].sigma)
         print(f"scaling {n:>7} records: {json.dumps(r)}", flush=True)
 
 

@@ -31,6 +31,7 @@ from model.hazard.features import build_features  # noqa: E402
 from model.inference.diagnostics import TARGET_ACCEPT  # noqa: E402
 from model.inference.fit import adaptation_options  # noqa: E402
 from model.inference.hazard_model import build_model, compile_for_nutpie  # noqa: E402
+from model.inference.shear import with_runner_shear  # noqa: E402
 
 #: nutpie.sample keyword arguments tried at this stop (see the issue-20 notes for the figures)
 VARIANTS = {
@@ -72,11 +73,17 @@ def main() -> None:
     parser.add_argument("--cohort-seed", type=int, default=1)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--adaptation", default="low_rank")
+    parser.add_argument("--no-shear", action="store_true",
+                        help="sample without the runner SD's shear")
     parser.add_argument("--variants", type=json.loads, default=VARIANTS,
                         help="JSON: name -> nutpie.sample keyword arguments")
     args = parser.parse_args()
     features = build_features(cohort(args.records, args.cohort_seed, args.design_races))
-    compiled = compile_for_nutpie(build_model(features, load_priors()))
+    priors = load_priors()
+    model = build_model(features, priors)
+    compiled = compile_for_nutpie(model)
+    if not args.no_shear:  # as a fit samples (model/inference/shear.py)
+        compiled, _ = with_runner_shear(compiled, model, priors["runner_sd"].sigma)
     for name, options in {"base": {}, **args.variants}.items():
         for seed in args.seeds:
             result = counts(compiled, seed, args.adaptation, options)

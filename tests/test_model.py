@@ -132,7 +132,9 @@ def model_point(model, priors, p=PARAMS) -> dict:
     d = model.cramp_data
     shift = sum(p["beta"][i] * d.centres[n] for i, n in enumerate(FACTORS))
     shift += p["shape"] * d.centres["distance_shape"]
-    return {"beta": p["beta"], "distance_shape": p["shape"], "runner_scale": p["runner_sd"],
+    # the model as built has runner_shear 0: the sheared variables are the parameters
+    return {"beta_sheared": p["beta"], "distance_shape_sheared": p["shape"],
+            "runner_scale": p["runner_sd"],
             "race_sd_log__": np.log(p["race_sd"]), "ck_log_mean": p["ck_mean"],
             "ck_log_sd_log__": np.log(p["ck_sd"]), "ck_taper_effect": p["ck_taper"],
             "race_raw": race_raw(d, p, priors),

@@ -153,8 +153,8 @@ def test_kernel_point_is_the_models_likelihood_at_the_truth(priors):
     shift = (sum(beta[f] * d.centres[f] for f in FACTORS)
              + truth["distance_shape"] * d.centres["distance_shape"])
     w = race_centring(race_events(d), truth["race_sd"])
-    values = {"beta": np.array([beta[f] for f in FACTORS]),
-              "distance_shape": truth["distance_shape"], "runner_scale": truth["runner_sd"],
+    values = {"beta_sheared": np.array([beta[f] for f in FACTORS]),
+              "distance_shape_sheared": truth["distance_shape"], "runner_scale": truth["runner_sd"],
               "race_sd_log__": np.log(truth["race_sd"]), "ck_log_mean": truth["ck_log_mean"],
               "ck_log_sd_log__": np.log(truth["ck_log_sd"]),
               "ck_taper_effect": truth["ck_taper_effect"],

@@ -186,7 +186,7 @@ def test_simulator_matches_the_pymc_model_likelihood(priors, measured_ck):
         beta = p["beta"].to_numpy()
         shift = sum(beta[k] * dm.centres[n] for k, n in enumerate(FACTORS))
         shift += float(p["distance_shape"]) * dm.centres["distance_shape"]
-        point = {"beta": beta, "distance_shape": float(p["distance_shape"]),
+        point = {"beta_sheared": beta, "distance_shape_sheared": float(p["distance_shape"]),
                  "runner_scale": float(p["runner_sd"]), "race_sd_log__": np.log(1e-3),
                  "race_raw": np.zeros(1), "ck_log_mean": float(p["ck_log_mean"]),
                  "ck_log_sd_log__": np.log(float(p["ck_log_sd"])),

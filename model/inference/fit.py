@@ -24,6 +24,7 @@ from model.inference.compiled import compiled_for
 from model.inference.diagnostics import SamplerSettings, diagnose, second_attempt
 from model.inference.hazard_model import build_model, onset_windows
 from model.inference.posterior import ATTEMPT_SEPARATOR, REPORTED
+from model.inference.shear import SHEARED_SIZE, with_runner_shear
 from model.provenance import provenance_attrs
 
 
@@ -57,6 +58,9 @@ def fit(
     adaptation = choose_adaptation(features.sizes["record"], adaptation)
     model = build_model(features, priors, backend=backend, reusable=reusable)
     compiled, _ = compiled_for(model, priors)
+    shear = np.zeros(SHEARED_SIZE)
+    if backend == "numba":  # the reference reads its data as constants
+        compiled, shear = with_runner_shear(compiled, model, priors["runner_sd"].sigma)
     settings = SamplerSettings(draws, tune) if target_accept is None else SamplerSettings(
         draws, tune, target_accept)
     tree = _sample(compiled, settings, chains, seed, progress, adaptation)
@@ -69,8 +73,10 @@ def fit(
         tree = _sample(compiled, settings, chains, seed, progress, adaptation)
         attempts.append(settings.describe())
     posterior = tree["posterior"].to_dataset()
-    # the signed scale is a sampling device (see hazard_model); runner_sd is the parameter
-    posterior = posterior.drop_vars(["runner_scale"], errors="ignore")
+    # sampling devices (see hazard_model): the signed scale (runner_sd is the parameter) and
+    # the sheared coordinates (beta and distance_shape are)
+    posterior = posterior.drop_vars(["runner_scale", "beta_sheared", "distance_shape_sheared"],
+                                    errors="ignore")
     posterior = posterior.assign_coords(
         factor_unit=("factor", [priors[f].unit for f in FACTORS]),
         factor_sign=("factor", [FACTOR_MEANING[f] for f in FACTORS]),
@@ -97,6 +103,9 @@ def fit(
                 "chains": chains,
                 "sampler": f"nutpie NUTS ({adaptation} mass matrix adaptation)",
                 "sampler_options": json.dumps(adaptation_options(adaptation)),
+                "sampler_runner_shear": json.dumps(
+                    dict(zip(["intercept", "distance_shape", *FACTORS], shear.tolist(),
+                             strict=True))),
                 "n_records": int(features.sizes["record"]),
                 "n_runners": int(features.sizes["runner"]),
                 "n_races": int(features.sizes["race"]),

@@ -17,12 +17,11 @@ Why it is fast (see bench/ for the figures):
   only, so the quadrature costs per runner-race, not per cell, and the sampler sees ~20 parameters
   instead of one per runner: no funnel, few leapfrog steps. For a runner's only race with CK not
   measured, the two normals are summed into one (9 nodes instead of 9 x 5).
-- Covariates are centred; the intercept is sampled at the centre and the literature prior is put on
-  the intercept at the reference runner through an exact linear change of variables.
+- Covariates are centred; the intercept is sampled at the centre (the literature prior on the
+  intercept at the reference runner, an exact linear change of variables), and with the
+  baseline and the effects sheared along runner_sd^2 (model/inference/shear.py).
 - The likelihood and its exact gradient are one compiled numba pass
-  (model/inference/likelihood.py): one sweep over the cells, vectorised exp/log, no
-  intermediate graph arrays. PyTensor sees a single Op; priors and the race effects' partial
-  pooling stay ordinary PyMC code.
+  (model/inference/likelihood.py); PyTensor sees a single Op.
 
 Observations: no cramp (survived every segment reached: finish or DNF), cramp with known onset
 segment k (survived 1..k-1, cramped in k), cramp with unknown onset (1 - survival to the end),
@@ -60,6 +59,7 @@ from model.inference.likelihood import KernelData, hazard_loglik
 from model.inference.likelihood_reference import reference_loglik
 from model.inference.likelihood_stages import LOCATED, MEASURED, N_CODES, N_GROUPS, SOLO, UNMEASURED
 from model.inference.nutpie_entry import compile_model
+from model.inference.shear import SHEARED_SIZE, sheared, unsheared
 
 N_NODES_RUNNER = FIT_QUADRATURE.effect_nodes
 N_NODES_DAMAGE = FIT_QUADRATURE.damage_nodes
@@ -224,30 +224,30 @@ def build_model(
              for name, value in arrays.items()} if backend == "numba" else arrays)
     coords = {"factor": list(FACTORS), "race": features["race"].to_numpy().tolist()}
     with pm.Model(coords=coords) as model:
-        beta = pm.Normal(
-            "beta",
-            mu=np.array(priors.factor_mu()),
-            sigma=np.array(priors.factor_sigma()),
-            dims="factor",
-        )
-        shape_k = _normal(priors, "distance_shape")
-        # HalfNormal(s) on runner_sd == Normal(0, s) on a signed scale whose absolute value is
-        # the SD: the likelihood depends on the scale only through the symmetric quadrature, so
-        # the sampler crosses zero smoothly instead of chasing a log-scale tail towards SD = 0.
+        # sheared along runner_scale^2 (model/inference/shear.py); created first, in the order
+        # of the sampler's vector before the shear (tests/reference_outputs.py's points)
+        beta_mu, shape_prior = priors.factor_mu(), priors["distance_shape"]
+        beta_free = sheared("beta", beta_mu, "factor")
+        shape_free = sheared("distance_shape", shape_prior.mu)
+        # HalfNormal(s) on runner_sd == Normal(0, s) on a signed scale (|scale| = SD; the likelihood
+        # is symmetric in it): the sampler crosses 0 instead of chasing a log-scale tail to SD 0
         runner_scale = pm.Normal("runner_scale", 0.0, priors["runner_sd"].sigma)
         pm.Deterministic("runner_sd", pt.abs(runner_scale))
+        shift = data["runner_shear"] * runner_scale**2
+        beta = unsheared("beta", beta_free, shift[2:], beta_mu, priors.factor_sigma(), "factor")
+        shape_k = unsheared("distance_shape", shape_free, shift[1], shape_prior.mu,
+                            shape_prior.sigma)
         race_sd = pm.HalfNormal("race_sd", sigma=priors["race_sd"].sigma)
         ck_log_mean = _normal(priors, "ck_log_mean")
         ck_log_sd = pm.HalfNormal("ck_log_sd", sigma=priors["ck_log_sd"].sigma)
         ck_taper = _normal(priors, "ck_taper_effect")
         # Intercept at the data's centre (flat), sampled as an offset from a start matching the
-        # observed incidence (an exact shift, unit Jacobian: the start is data, so the model's
-        # initial point does not depend on the data); the literature prior sits on the intercept
-        # at the reference runner, an exact shift of it, added as a Potential.
-        intercept_centred = data["initial_intercept"] + pm.Flat("intercept_offset")
+        # observed incidence (an exact shift: the start is data, so the initial point does not
+        # depend on the data); the prior on the intercept at the reference runner, a Potential.
+        intercept_centred = data["initial_intercept"] + pm.Flat("intercept_offset") + shift[0]
         # an elementwise sum, not pt.dot: numba's dot adds seconds to every compile
-        shift = (beta * data["factor_centres"]).sum() + shape_k * data["shape_centre"]
-        log_h10 = pm.Deterministic("log_hazard_per_km", intercept_centred - shift)
+        centring = (beta * data["factor_centres"]).sum() + shape_k * data["shape_centre"]
+        log_h10 = pm.Deterministic("log_hazard_per_km", intercept_centred - centring)
         # the baseline pair's prior is bivariate normal: log_h10 given the shape
         base, shape = priors["log_hazard_per_km"], priors["distance_shape"]
         rho = priors.baseline_correlation
@@ -308,6 +308,7 @@ def graph_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> dict[s
         "ck_taper_observed": d.taper_units[d.damage_observed].astype(float),
         "log_ck_observed": np.asarray(d.log_ck_observed, dtype=float),
         "race_events": race_events(d),
+        "runner_shear": np.zeros(SHEARED_SIZE),  # set by model/inference/shear.py
         "race_index": d.race_index.astype(np.int64),
         "record_x": np.stack([d.record_x[d.record_names.index(n)] for n in _const_names(d)])
         if _const_names(d) else np.zeros((0, len(d.outcome))),

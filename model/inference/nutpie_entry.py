@@ -14,6 +14,7 @@ and draws are the graph's, bit for bit (tests/test_nutpie_entry.py).
 
 from __future__ import annotations
 
+import ctypes
 import dataclasses
 import functools
 
@@ -109,6 +110,7 @@ def _word(typingctx, user_data, index):
     return types.uintp(types.voidptr, types.intp), codegen
 
 
+_DOUBLE_POINTER = ctypes.POINTER(ctypes.c_double)
 _LOGP_SIGNATURE = types.int64(types.uint64, types.CPointer(types.float64),
                               types.CPointer(types.float64), types.CPointer(types.float64),
                               types.voidptr)
@@ -184,6 +186,19 @@ class EntryCompiledModel(CompiledPyMCModel):
 
     logp_data: tuple[str, ...] = ()  # the shared-data keys each graph reads, in order
     expand_data: tuple[str, ...] = ()
+
+    def log_density(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        """The log density and its gradient at `x` (unconstrained, the sampler's order) through
+        the entry point, as nutpie calls it: no compile. Raises FloatingPointError where it
+        returns an error code."""
+        x = np.ascontiguousarray(x, dtype=np.float64)
+        gradient, logp = np.empty_like(x), np.zeros(())
+        code = self.compiled_logp_func.ctypes(
+            len(x), *(a.ctypes.data_as(_DOUBLE_POINTER) for a in (x, gradient, logp)),
+            self.user_data.ctypes.data)
+        if code:
+            raise FloatingPointError(f"log density returned error code {code}")
+        return float(logp), gradient
 
     def with_data(self, **updates):
         shared_data = dict(self.shared_data)
