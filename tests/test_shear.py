@@ -17,7 +17,7 @@ from model.hazard.specification import FACTORS
 from model.inference.diagnostics import TARGET_ACCEPT
 from model.inference.fit import adaptation_options, fit
 from model.inference.hazard_model import build_model, compile_for_nutpie
-from model.inference.shear import SHEARED, SHEARED_SIZE, runner_shear, with_runner_shear
+from model.inference.shear import SHEARED, n_sheared, runner_shear, with_runner_shear
 
 MC_Z = 4.0  # posterior means of two fits: |difference| <= 4 Monte Carlo standard errors
 
@@ -47,7 +47,7 @@ def test_the_shear_is_an_exact_change_of_variables(compiled):
     (s, theta' + c s^2), and the gradients follow the chain rule: the posterior is the same."""
     _, _, plain = compiled
     rng = np.random.default_rng(0)
-    shear = rng.normal(0.0, 0.5, SHEARED_SIZE)
+    shear = rng.normal(0.0, 0.5, n_sheared())
     sheared = plain.with_data(runner_shear=shear)
     scale_at, block = _positions(plain)
     start = np.concatenate([np.atleast_1d(v).ravel() for v in compiled[0].initial_point().values()])
@@ -74,7 +74,7 @@ def test_the_shear_falls_back_to_none_where_no_mode_is_found(compiled):
             raise FloatingPointError("error code 4")
 
     shear = runner_shear(Failing(), model.initial_point(), priors["runner_sd"].sigma)
-    np.testing.assert_array_equal(shear, np.zeros(SHEARED_SIZE))
+    np.testing.assert_array_equal(shear, np.zeros(n_sheared()))
 
 
 def test_a_fit_samples_the_same_posterior_straightened(cohort, compiled):

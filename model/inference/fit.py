@@ -24,7 +24,7 @@ from model.inference.compiled import compiled_for
 from model.inference.diagnostics import SamplerSettings, diagnose, second_attempt
 from model.inference.hazard_model import build_model, onset_windows
 from model.inference.posterior import ATTEMPT_SEPARATOR, REPORTED
-from model.inference.shear import SHEARED_SIZE, with_runner_shear
+from model.inference.shear import n_sheared, with_runner_shear
 from model.provenance import provenance_attrs
 
 
@@ -58,7 +58,7 @@ def fit(
     adaptation = choose_adaptation(features.sizes["record"], adaptation)
     model = build_model(features, priors, backend=backend, reusable=reusable)
     compiled, _ = compiled_for(model, priors)
-    shear = np.zeros(SHEARED_SIZE)
+    shear = np.zeros(n_sheared())
     if backend == "numba":  # the reference reads its data as constants
         compiled, shear = with_runner_shear(compiled, model, priors["runner_sd"].sigma)
     settings = SamplerSettings(draws, tune) if target_accept is None else SamplerSettings(

@@ -59,7 +59,7 @@ from model.inference.likelihood import KernelData, hazard_loglik
 from model.inference.likelihood_reference import reference_loglik
 from model.inference.likelihood_stages import LOCATED, MEASURED, N_CODES, N_GROUPS, SOLO, UNMEASURED
 from model.inference.nutpie_entry import compile_model
-from model.inference.shear import SHEARED_SIZE, sheared, unsheared
+from model.inference.shear import n_sheared, sheared, unsheared
 
 N_NODES_RUNNER = FIT_QUADRATURE.effect_nodes
 N_NODES_DAMAGE = FIT_QUADRATURE.damage_nodes
@@ -308,7 +308,7 @@ def graph_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> dict[s
         "ck_taper_observed": d.taper_units[d.damage_observed].astype(float),
         "log_ck_observed": np.asarray(d.log_ck_observed, dtype=float),
         "race_events": race_events(d),
-        "runner_shear": np.zeros(SHEARED_SIZE),  # set by model/inference/shear.py
+        "runner_shear": np.zeros(n_sheared()),  # set by model/inference/shear.py
         "race_index": d.race_index.astype(np.int64),
         "record_x": np.stack([d.record_x[d.record_names.index(n)] for n in _const_names(d)])
         if _const_names(d) else np.zeros((0, len(d.outcome))),

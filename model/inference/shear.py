@@ -32,12 +32,17 @@ from model.hazard.specification import FACTORS
 #: the sampled variables shifted along runner_scale^2, in the order of the model's
 #: `runner_shear` data: the intercept, the distance shape, then each factor's effect
 SHEARED = ("intercept_offset", "distance_shape_sheared", "beta_sheared")
-SHEARED_SIZE = 2 + len(FACTORS)
 #: the scales at which the conditional modes are found, in units of runner_sd's prior scale:
 #: about where its posterior lies when the data say little about it (its prior's 38% and 68%
 #: quantiles of |scale|)
 PROBE_SCALES = (0.5, 1.0)
 SCALE = "runner_scale"
+
+
+def n_sheared() -> int:
+    """How many coefficients the shear has: the intercept, the distance shape and each factor
+    (a function: factors can be registered at run time, model/hazard/factor_registry.py)."""
+    return 2 + len(FACTORS)
 
 
 def sheared(name: str, mu, dims: str | None = None):
@@ -71,7 +76,7 @@ def runner_shear(compiled, start: dict[str, np.ndarray], prior_scale: float) -> 
         shifts = np.array([_conditional_mode(compiled, base, scale_at, free, s)[sheared]
                            for s in scales]) - base[sheared]
     except (FloatingPointError, ArithmeticError):
-        return np.zeros(SHEARED_SIZE)
+        return np.zeros(n_sheared())
     squared = scales**2
     return squared @ shifts / (squared @ squared)
 
