@@ -68,13 +68,13 @@ def runner_shear(compiled, start: dict[str, np.ndarray], prior_scale: float) -> 
     where = {n: s for n, s in zip(names, slices, strict=False) if n in start}
     x0 = np.concatenate([np.atleast_1d(start[n]).ravel() for n in where])
     scale_at = where[SCALE].start
-    sheared = np.concatenate([np.arange(len(x0))[where[n]] for n in SHEARED])
+    block = np.concatenate([np.arange(len(x0))[where[n]] for n in SHEARED])
     free = np.flatnonzero(np.arange(len(x0)) != scale_at)
     try:
         base = _conditional_mode(compiled, x0, scale_at, free, 0.0)
         scales = prior_scale * np.array(PROBE_SCALES)
-        shifts = np.array([_conditional_mode(compiled, base, scale_at, free, s)[sheared]
-                           for s in scales]) - base[sheared]
+        shifts = np.array([_conditional_mode(compiled, base, scale_at, free, s)[block]
+                           for s in scales]) - base[block]
     except (FloatingPointError, ArithmeticError):
         return np.zeros(n_sheared())
     squared = scales**2
