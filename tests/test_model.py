@@ -120,26 +120,15 @@ def brute_force_loglik(f) -> float:
     return total
 
 
-def race_raw(d, p, priors):
-    """The model's sampled race variable for race effects race_sd * race_z."""
-    from model.inference.hazard_model import race_centring, race_events
-
-    return p["race_z"] * p["race_sd"] ** race_centring(race_events(d), p["race_sd"])
-
-
 def model_point(model, priors, p=PARAMS) -> dict:
-    """PARAMS as values of the model's free variables (centred intercept, race_raw)."""
-    d = model.cramp_data
-    shift = sum(p["beta"][i] * d.centres[n] for i, n in enumerate(FACTORS))
-    shift += p["shape"] * d.centres["distance_shape"]
-    # the model as built has runner_shear 0: the sheared variables are the parameters
-    return {"beta_sheared": p["beta"], "distance_shape_sheared": p["shape"],
-            "runner_scale": p["runner_sd"],
-            "race_sd_log__": np.log(p["race_sd"]), "ck_log_mean": p["ck_mean"],
-            "ck_log_sd_log__": np.log(p["ck_sd"]), "ck_taper_effect": p["ck_taper"],
-            "race_raw": race_raw(d, p, priors),
-            "intercept_offset": p["log_h10"] + shift
-            - model.cramp_graph_data["initial_intercept"]}
+    """PARAMS as values of the model's free variables (model/inference/sampler_point.py)."""
+    from model.inference.sampler_point import sampler_point
+
+    return sampler_point(model, {
+        "beta": p["beta"], "distance_shape": p["shape"], "log_hazard_per_km": p["log_h10"],
+        "runner_sd": p["runner_sd"], "race_sd": p["race_sd"],
+        "race_effect": p["race_sd"] * p["race_z"], "ck_log_mean": p["ck_mean"],
+        "ck_log_sd": p["ck_sd"], "ck_taper_effect": p["ck_taper"]})
 
 
 def model_loglik(f, priors, **nodes) -> float:

@@ -129,14 +129,9 @@ def test_kernel_point_is_the_models_likelihood_at_the_truth(priors):
     from model.data.records import RaceRecords
     from model.hazard.features import build_features
     from model.hazard.specification import FACTORS
-    from model.inference.hazard_model import (
-        build_model,
-        kernel_data,
-        prepare,
-        race_centring,
-        race_events,
-    )
+    from model.inference.hazard_model import build_model, kernel_data, prepare
     from model.inference.likelihood_kernel import loglik_and_gradient
+    from model.inference.sampler_point import sampler_point
     from model.validation.sbc import design_cohort, design_race_effects, kernel_point
     from model.validation.synth import DEFAULT_TRUTH, synthesize
 
@@ -149,18 +144,8 @@ def test_kernel_point_is_the_models_likelihood_at_the_truth(priors):
     mine = loglik_and_gradient(*kernel_point(d, truth, race_effect),
                                *kernel_data(d, 9, 5).arrays())[0]
     model = build_model(features, priors, n_nodes_runner=9, n_nodes_damage=5)
-    beta = truth["beta"]
-    shift = (sum(beta[f] * d.centres[f] for f in FACTORS)
-             + truth["distance_shape"] * d.centres["distance_shape"])
-    w = race_centring(race_events(d), truth["race_sd"])
-    values = {"beta_sheared": np.array([beta[f] for f in FACTORS]),
-              "distance_shape_sheared": truth["distance_shape"], "runner_scale": truth["runner_sd"],
-              "race_sd_log__": np.log(truth["race_sd"]), "ck_log_mean": truth["ck_log_mean"],
-              "ck_log_sd_log__": np.log(truth["ck_log_sd"]),
-              "ck_taper_effect": truth["ck_taper_effect"],
-              "race_raw": race_effect / truth["race_sd"] ** (1 - w),
-              "intercept_offset": truth["log_hazard_per_km"] + shift
-              - model.cramp_graph_data["initial_intercept"]}
+    values = sampler_point(model, {**truth, "beta": [truth["beta"][f] for f in FACTORS],
+                                   "race_effect": race_effect})
     (loglik,) = model.replace_rvs_by_values([model["loglik"]])
     f = pytensor.function(model.value_vars, loglik, on_unused_input="ignore", mode="FAST_COMPILE")
     assert mine == pytest.approx(float(f(**{v.name: values[v.name] for v in model.value_vars})),
