@@ -40,10 +40,10 @@ SHARED = ["beta", "log_hazard_per_km", "distance_shape", "runner_sd", "race_sd"]
 
 
 def run(model, draws, tune, seed, adaptation, reference=False, target_accept=0.8,
-        shear_scale=None):
+        shear_priors=None):
     """Compile and sample: the project's model as a fit compiles it (compile_for_nutpie: no
-    fastmath, the cached entry points) and shears it (model/inference/shear.py, with runner_sd's
-    prior scale `shear_scale`; None: no shear), a reference as a first attempt would
+    fastmath, the cached entry points) and shears it (model/inference/shear.py, with the
+    model's priors `shear_priors`; None: no shear), a reference as a first attempt would
     (`nutpie.compile_pymc_model` with PyTensor's default numba fastmath). compile_s includes
     the shear's search."""
     start = time.perf_counter()
@@ -52,8 +52,8 @@ def run(model, draws, tune, seed, adaptation, reference=False, target_accept=0.8
             compiled = nutpie.compile_pymc_model(model)
     else:
         compiled = compile_for_nutpie(model)
-        if shear_scale is not None:
-            compiled, _ = with_runner_shear(compiled, model, shear_scale)
+        if shear_priors is not None:
+            compiled, _ = with_runner_shear(compiled, model, shear_priors)
     compiled_at = time.perf_counter()
     tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=seed,
                          progress_bar=False, save_warmup=False, target_accept=target_accept,
@@ -116,7 +116,7 @@ def main() -> None:
         results[f"project {adaptation}"] = run(
             build_model(features, priors), args.draws, args.tune, args.seed, adaptation,
             target_accept=TARGET_ACCEPT,
-            shear_scale=None if args.no_shear else priors["runner_sd"].sigma)
+            shear_priors=None if args.no_shear else priors)
         print(f"project {adaptation}", json.dumps(results[f"project {adaptation}"]), flush=True)
     if not args.skip_reference:
         for variant in args.reference:
@@ -138,7 +138,7 @@ def main() -> None:
         feats = build_features(RaceRecords(rec, spl, "bench", ""))
         r = run(build_model(feats, priors), args.draws, args.tune, args.seed,
                 args.adaptation[0], target_accept=TARGET_ACCEPT,
-                shear_scale=None if args.no_shear else priors["runner_sd"].sigma)
+                shear_priors=None if args.no_shear else priors)
         print(f"scaling {n:>7} records: {json.dumps(r)}", flush=True)
 
 

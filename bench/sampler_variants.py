@@ -83,7 +83,7 @@ def main() -> None:
     model = build_model(features, priors)
     compiled = compile_for_nutpie(model)
     if not args.no_shear:  # as a fit samples (model/inference/shear.py)
-        compiled, _ = with_runner_shear(compiled, model, priors["runner_sd"].sigma)
+        compiled, _ = with_runner_shear(compiled, model, priors)
     for name, options in {"base": {}, **args.variants}.items():
         for seed in args.seeds:
             result = counts(compiled, seed, args.adaptation, options)

@@ -92,7 +92,7 @@ def test_a_fit_samples_the_same_posterior_straightened(cohort, compiled):
     recorded = tree.attrs["sampler_runner_shear"]
     # the sheared coordinates are sampling devices, not parameters a user reads
     assert not {"beta_sheared", "distance_shape_sheared"} & set(straightened.data_vars)
-    _, shear = with_runner_shear(plain, model, priors["runner_sd"].sigma)
+    _, shear = with_runner_shear(plain, model, priors)
     assert recorded and all(f in recorded for f in FACTORS)
     assert shear[0] < -0.2  # the baseline falls as runner_sd grows (exp(sd^2 / 2))
 

@@ -60,7 +60,7 @@ def fit(
     compiled, _ = compiled_for(model, priors)
     shear = np.zeros(n_sheared())
     if backend == "numba":  # the reference reads its data as constants
-        compiled, shear = with_runner_shear(compiled, model, priors["runner_sd"].sigma)
+        compiled, shear = with_runner_shear(compiled, model, priors)
     settings = SamplerSettings(draws, tune) if target_accept is None else SamplerSettings(
         draws, tune, target_accept)
     tree = _sample(compiled, settings, chains, seed, progress, adaptation)

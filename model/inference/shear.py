@@ -27,6 +27,7 @@ import numpy as np
 import pymc as pm
 from scipy.optimize import minimize
 
+from model.evidence.priors import Priors
 from model.hazard.specification import FACTORS
 
 #: the sampled variables shifted along runner_scale^2, in the order of the model's
@@ -100,9 +101,10 @@ def _conditional_mode(compiled, x0: np.ndarray, scale_at: int, free: np.ndarray,
     return x
 
 
-def with_runner_shear(compiled, model: pm.Model, prior_scale: float):
+def with_runner_shear(compiled, model: pm.Model, priors: Priors):
     """(compiled with the model's `runner_shear` data set to `runner_shear`'s coefficients, the
     coefficients). `compiled` must read the model's data as shared variables (the numba
-    backend); `prior_scale` is runner_sd's prior scale."""
-    shear = runner_shear(compiled, model.initial_point(), prior_scale)
+    backend); `priors` are the model's (runner_sd's prior scale sets where the modes are
+    found)."""
+    shear = runner_shear(compiled, model.initial_point(), priors["runner_sd"].sigma)
     return compiled.with_data(runner_shear=shear), shear
