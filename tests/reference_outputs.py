@@ -7,6 +7,9 @@ stored file. To store anew (only when a change is *meant* to change the numbers,
 the commit):  uv run python tests/reference_outputs.py --write
 When only the simulator's numbers are meant to change, recompute the scenarios alone and keep the
 stored fit and checks:  uv run python tests/reference_outputs.py --write --only simulate
+When only the sampler's parametrisation changes (the posterior does not), recompute the log density
+at the sampler's points alone, and keep the stored fit to show that the posterior is the same:
+--write --only logp
 """
 
 from __future__ import annotations
@@ -49,11 +52,9 @@ def cohort():
     return cramp.load_records(table, splits=splits)
 
 
-def fit_outputs(records) -> xr.Dataset:
-    """The model's log density and its gradient at fixed points (deterministic arithmetic), and
-    a fixed-seed fit's posterior mean and sd per parameter (compared within Monte Carlo error:
-    HMC trajectories amplify last-bit differences, e.g. between CPUs)."""
-    import cramp
+def logp_outputs(records) -> dict:
+    """The model's log density and its gradient at fixed points of the sampler's space
+    (deterministic arithmetic)."""
     from model.evidence.priors import load_priors
     from model.hazard.features import build_features
     from model.inference.hazard_model import build_model, ieee_arithmetic
@@ -68,10 +69,18 @@ def fit_outputs(records) -> xr.Dataset:
         point = {k: v + rng.normal(0.0, 0.1, np.shape(v)) for k, v in start.items()}
         values.append(float(logp(point)))
         gradients.append(np.asarray(dlogp(point)))
+    return {"logp": ("point", values), "dlogp": (("point", "value"), np.stack(gradients))}
+
+
+def fit_outputs(records) -> xr.Dataset:
+    """`logp_outputs`, and a fixed-seed fit's posterior mean and sd per parameter (compared
+    within Monte Carlo error: HMC trajectories amplify last-bit differences, e.g. between
+    CPUs)."""
+    import cramp
+
     summary = cramp.fit(records, draws=FIT["draws"], tune=FIT["tune"], seed=FIT["seed"]).summary()
     return xr.Dataset({
-        "logp": ("point", values),
-        "dlogp": (("point", "value"), np.stack(gradients)),
+        **logp_outputs(records),
         **{column: ("parameter", summary[column].to_numpy(float))
            for column in ("mean", "sd", "ess_bulk")},
     }, coords={"parameter": summary.index.to_numpy(str)})
@@ -138,22 +147,28 @@ def compute() -> xr.DataTree:
     return xr.DataTree.from_dict({f"/{k}": v for k, v in nodes.items()})
 
 
-def compute_scenarios_only() -> xr.DataTree:
-    """The shipped scenarios recomputed, the other stored outputs kept as they are."""
+def compute_only(part: str) -> xr.DataTree:
+    """Only `part` recomputed ("simulate": the shipped scenarios; "logp": the log density and
+    gradient at the sampler's points, after a reparametrisation), the other stored outputs kept
+    as they are."""
     with xr.open_datatree(STORED, engine="h5netcdf") as stored:
-        kept = {name: stored[name].to_dataset().load() for name in stored.children
-                if not name.startswith("simulate_")}
-    nodes = {**scenario_outputs(), **kept}
+        nodes = {name: stored[name].to_dataset().load() for name in stored.children
+                 if not (part == "simulate" and name.startswith("simulate_"))}
+    if part == "simulate":
+        nodes.update(scenario_outputs())
+    else:
+        nodes["fit"] = nodes["fit"].drop_vars(["logp", "dlogp"]).assign(logp_outputs(cohort()))
     return xr.DataTree.from_dict({f"/{k}": v for k, v in nodes.items()})
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--write", action="store_true", help="store the outputs anew")
-    parser.add_argument("--only", choices=["simulate"],
-                        help="recompute only the shipped scenarios; keep the stored fit and checks")
+    parser.add_argument("--only", choices=["simulate", "logp"],
+                        help="recompute only the shipped scenarios, or only the log density at "
+                             "the sampler's points (a reparametrisation); keep the rest")
     args = parser.parse_args()
-    tree = compute_scenarios_only() if args.only == "simulate" else compute()
+    tree = compute_only(args.only) if args.only else compute()
     if args.write:
         STORED.parent.mkdir(exist_ok=True)
         partial = STORED.with_suffix(".partial.nc")

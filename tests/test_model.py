@@ -169,7 +169,8 @@ def test_runner_sign_does_not_matter(tiny, priors):
 def test_partially_non_centred_race_effects_have_the_intended_prior(tiny, priors):
     import pymc as pm
 
-    from model.inference.hazard_model import race_centring, race_events
+    from model.inference.hazard_model import race_events
+    from model.inference.race_effects import race_centring
 
     model = build_model(tiny, priors)
     w = race_centring(race_events(model.cramp_data), 0.3)
@@ -179,6 +180,21 @@ def test_partially_non_centred_race_effects_have_the_intended_prior(tiny, priors
     # effect / race_sd is standard normal whatever the centring weight (4 SE tolerances)
     np.testing.assert_allclose(z.mean(axis=0), 0.0, atol=4 / np.sqrt(4000))
     np.testing.assert_allclose(z.std(axis=0), 1.0, atol=4 / np.sqrt(2 * 4000))
+
+
+def test_race_centring_is_an_exact_change_of_variables(tiny, priors, monkeypatch):
+    """Whatever the centring weights, the log density at the same parameters differs only by the
+    Jacobian of race_raw -> race_effect, sum_r (1 - w_r) ln race_sd: the posterior is the same."""
+    import model.inference.race_effects as race_effects
+
+    adjusted = []
+    for per_cramp in (0.0, 1.0, race_effects.RACE_INFORMATION_PER_CRAMP, 50.0):
+        monkeypatch.setattr(race_effects, "RACE_INFORMATION_PER_CRAMP", per_cramp)
+        model = build_model(tiny, priors)
+        w = race_effects.race_centring(model.cramp_graph_data["race_events"], PARAMS["race_sd"])
+        logp = float(model.compile_logp()(model_point(model, priors)))
+        adjusted.append(logp - np.sum((1 - w) * np.log(PARAMS["race_sd"])))
+    assert adjusted == pytest.approx([adjusted[0]] * len(adjusted), rel=1e-12, abs=1e-9)
 
 
 def test_importing_the_model_changes_no_global_configuration():

@@ -59,6 +59,7 @@ from model.inference.likelihood import KernelData, hazard_loglik
 from model.inference.likelihood_reference import reference_loglik
 from model.inference.likelihood_stages import LOCATED, MEASURED, N_CODES, N_GROUPS, SOLO, UNMEASURED
 from model.inference.nutpie_entry import compile_model
+from model.inference.race_effects import race_intercepts
 from model.inference.shear import n_sheared, sheared, unsheared
 
 N_NODES_RUNNER = FIT_QUADRATURE.effect_nodes
@@ -257,7 +258,7 @@ def build_model(
         pm.Potential("ck_observed", pm.logp(pm.Normal.dist(
             ck_log_mean + ck_taper * data["ck_taper_observed"], ck_log_sd),
             data["log_ck_observed"]).sum())
-        race_intercept = _race_intercepts(intercept_centred, race_sd, data["race_events"])
+        race_intercept = race_intercepts(intercept_centred, race_sd, data["race_events"])
         const = race_intercept[data["race_index"]]
         for i, name in enumerate(_const_names(d)):
             const = const + beta[FACTORS.index(name)] * data["record_x"][i]
@@ -284,19 +285,6 @@ def _initial_intercept(d: ModelData) -> float:
 def race_events(d: ModelData) -> np.ndarray:
     """Cramps per race: about the information the data hold on each race's effect."""
     return np.bincount(d.race_index, weights=(d.outcome != NO_CRAMP), minlength=d.n_race)
-
-
-def race_centring(events, race_sd):
-    """How centred each race's effect is parametrised at this race SD, 0 (non-centred) to 1.
-
-    Partial non-centring (Papaspiliopoulos, Roberts & Skold 2007): the best weight is the share
-    of the effect's precision that comes from the data, I sigma^2 / (1 + I sigma^2), with I about
-    the race's number of cramps (`race_events`). Evaluated at the sampled race SD (numpy or
-    PyTensor), so a race is centred where its effect is pinned by the data relative to the
-    spread of races (no inverted funnel) and non-centred as race_sd shrinks towards 0 (no
-    funnel): a fixed weight left the funnel at small race_sd, where the divergences of 8-race
-    cohorts were."""
-    return events * race_sd**2 / (1.0 + events * race_sd**2)
 
 
 def graph_data(d: ModelData, n_nodes_runner: int, n_nodes_damage: int) -> dict[str, np.ndarray]:
@@ -383,16 +371,6 @@ def single_race(runner_index: np.ndarray) -> np.ndarray:
     other record shares, so the likelihood integrates them as one normal
     (model/inference/likelihood.py)."""
     return np.bincount(runner_index)[runner_index] == 1
-
-
-def _race_intercepts(intercept_centred, race_sd, events):
-    """Race effects with partial pooling, partially non-centred per race with the weight
-    w = `race_centring` at the current race_sd: race_raw ~ Normal(0, race_sd^w),
-    effect = race_sd^(1 - w) * race_raw, so effect ~ Normal(0, race_sd) whatever w is."""
-    w = race_centring(events, race_sd)
-    race_raw = pm.Normal("race_raw", 0.0, race_sd**w, dims="race")
-    effect = pm.Deterministic("race_effect", race_sd ** (1.0 - w) * race_raw, dims="race")
-    return pm.Deterministic("race_intercept", intercept_centred + effect, dims="race")
 
 
 def _normal(priors: Priors, name: str):

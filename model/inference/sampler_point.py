@@ -10,7 +10,7 @@ import numpy as np
 import pymc as pm
 from numpy.typing import ArrayLike
 
-from model.inference.hazard_model import race_centring
+from model.inference.race_effects import race_centring
 
 #: the parameter values `sampler_point` needs, by their names in a fit's posterior
 PARAMETERS = ("beta", "distance_shape", "log_hazard_per_km", "runner_sd", "race_sd",
