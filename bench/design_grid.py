@@ -5,7 +5,7 @@ Each design is fitted with `cramp fit`'s defaults; the table gives the worst R-h
 bulk and tail ESS, divergences, wall time, and whether every true value lies inside its 95%
 interval (Bonferroni-adjusted over the parameters checked, as tests/test_recovery.py does).
 
-    uv run python bench/design_grid.py                 # the full grid (about an hour here)
+    uv run python bench/design_grid.py                 # the full grid (about 5 minutes here)
     uv run python bench/design_grid.py --quick         # the CI subset
 """
 
