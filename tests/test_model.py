@@ -197,6 +197,22 @@ def test_race_centring_is_an_exact_change_of_variables(tiny, priors, monkeypatch
     assert adjusted == pytest.approx([adjusted[0]] * len(adjusted), rel=1e-12, abs=1e-9)
 
 
+def test_sampler_point_follows_the_shear(tiny, priors):
+    """With the model's runner shear set, `sampler_point` shifts the sheared variables so that
+    the log density at the same parameters is unchanged (the shear has unit Jacobian)."""
+    from model.inference.shear import n_sheared
+
+    model = build_model(tiny, priors)
+    logp = model.compile_logp()
+    unsheared = float(logp(model_point(model, priors)))
+    shear = model.cramp_graph_data["runner_shear"]  # the graph's data, borrowed: set in place
+    shear[:] = np.linspace(-0.5, 0.4, n_sheared())
+    point = model_point(model, priors)
+    assert float(logp(point)) == pytest.approx(unsheared, rel=1e-12)
+    shear[:] = 0.0
+    assert float(logp(point)) != pytest.approx(unsheared, rel=1e-6)  # the shift mattered
+
+
 def test_importing_the_model_changes_no_global_configuration():
     import subprocess
     import sys
