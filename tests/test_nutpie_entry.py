@@ -90,6 +90,48 @@ def test_new_data_give_what_a_fresh_compile_of_them_gives():
         np.testing.assert_array_equal(gradient, graph_gradient)
 
 
+
+def test_scaled_coordinates_give_the_models_density_and_draws_at_the_mapped_point():
+    """In y = (x - centre) / scale the log density is the model's at x, the gradient the
+    model's times the scale (the chain rule), the expanded draws the model's at x; new data keep
+    the scaling, a second scaling is in the model's coordinates, and a bad scale is refused."""
+    with ieee_arithmetic():
+        plain = compile_model(small_model(data(40, 1)))
+    rng = np.random.default_rng(5)
+    centre, scale = rng.normal(0.0, 0.3, plain.n_dim), rng.uniform(0.01, 3.0, plain.n_dim)
+    scaled = plain.scaled(centre, scale)
+    expand = plain.compiled_expand_func.ctypes
+
+    def expanded(compiled, x):
+        values = np.zeros(compiled.n_expanded)
+        assert expand(compiled.n_dim, compiled.n_expanded, x.ctypes.data_as(_DOUBLES),
+                      values.ctypes.data_as(_DOUBLES), compiled.user_data.ctypes.data) == 0
+        return values
+
+    for y in rng.normal(0.0, 1.0, (5, plain.n_dim)):
+        x = centre + scale * y
+        code, logp, gradient = entry_logp(scaled, y)
+        assert code == 0 and logp == entry_logp(plain, x)[1]
+        np.testing.assert_array_equal(gradient, scale * entry_logp(plain, x)[2])
+        np.testing.assert_array_equal(expanded(scaled, y), expanded(plain, x))
+        assert scaled.log_density(y)[0] == logp
+    start = plain.initial_point_func(7)
+    np.testing.assert_allclose(scaled.initial_point_func(7), (start - centre) / scale)
+    again = scaled.scaled(np.zeros(plain.n_dim), 2.0 * np.ones(plain.n_dim))
+    y = rng.normal(0.0, 1.0, plain.n_dim)
+    assert entry_logp(again, y)[1] == entry_logp(plain, 2.0 * y)[1]
+    np.testing.assert_allclose(again.initial_point_func(7), start / 2.0)
+    other = data(73, 2)
+    swapped = scaled.with_data(y=other, group=np.arange(73) % 2,
+                               weights=np.linspace(0.5, 1.5, 146).reshape(73, 2))
+    assert entry_logp(swapped, y)[1] == entry_logp(
+        plain.with_data(y=other, group=np.arange(73) % 2,
+                        weights=np.linspace(0.5, 1.5, 146).reshape(73, 2)),
+        centre + scale * y)[1]
+    for bad in (np.zeros(plain.n_dim), np.full(plain.n_dim, np.nan), np.ones(plain.n_dim + 1)):
+        with pytest.raises(ValueError, match="scale > 0"):
+            plain.scaled(centre if bad.size == plain.n_dim else bad, bad)
+
 def test_errors_come_back_as_nutpies_codes_not_crashes():
     with ieee_arithmetic():
         compiled = compile_model(small_model(data(40, 1)))

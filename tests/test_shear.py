@@ -68,7 +68,7 @@ def test_the_shear_falls_back_to_none_where_no_mode_is_found(compiled):
     model, priors, plain = compiled
 
     class Failing:
-        shape_info = plain.shape_info
+        shape_info, n_dim = plain.shape_info, plain.n_dim
 
         def log_density(self, x):
             raise FloatingPointError("error code 4")

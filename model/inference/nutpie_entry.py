@@ -10,6 +10,11 @@ of each data array), so numba's cache serves it to every later fit of that signa
 process. A call reads the graph's address and the data arrays' pointers and shapes from its
 user data and calls the graph with numba's own calling convention. The log density, gradient
 and draws are the graph's, bit for bit (tests/test_nutpie_entry.py).
+
+The sampler may work in scaled coordinates y = (x - centre) / scale (`EntryCompiledModel.scaled`,
+used by model/inference/laplace.py): the entry points read the centre and scale from the user
+data, call the graph at x and return the gradient times the scale. With centre 0 and scale 1 (as
+compiled) x is y exactly, so nothing changes.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ VECTOR = types.Array(types.float64, 1, "C")
 LOGP_RESULT = types.Tuple((types.Array(types.float64, 0, "C"), VECTOR))
 EXPAND_RESULT = types.UniTuple(VECTOR, 1)
 # user data (uintp words): this header, then per graph its data arrays as (pointer, shape...)
-LOGP_GRAPH, EXPAND_GRAPH, N_DIM, N_EXPANDED, LOGP_DATA, EXPAND_DATA = range(6)
-HEADER_WORDS = 6
+LOGP_GRAPH, EXPAND_GRAPH, N_DIM, N_EXPANDED, LOGP_DATA, EXPAND_DATA, CENTRE, SCALE = range(8)
+HEADER_WORDS = 8
 
 
 def graph_arguments(data: list[tuple]) -> types.BaseTuple:
@@ -110,6 +115,25 @@ def _word(typingctx, user_data, index):
     return types.uintp(types.voidptr, types.intp), codegen
 
 
+@intrinsic
+def _doubles(typingctx, user_data, index):
+    """The float64 array whose address is the index-th word of the user data."""
+
+    def codegen(context, builder, signature, args):
+        words = builder.bitcast(args[0], ir.IntType(64).as_pointer())
+        word = builder.load(builder.gep(words, [args[1]]))
+        return builder.inttoptr(word, ir.DoubleType().as_pointer())
+
+    return types.CPointer(types.float64)(types.voidptr, types.intp), codegen
+
+
+@numba.njit(error_model="numpy")
+def _point(y_, dim, user_data_):
+    """(x = centre + scale * y, scale) for the sampler's coordinates y at `y_`."""
+    scale = carray(_doubles(user_data_, SCALE), (dim,))
+    return carray(_doubles(user_data_, CENTRE), (dim,)) + scale * carray(y_, (dim,)), scale
+
+
 _DOUBLE_POINTER = ctypes.POINTER(ctypes.c_double)
 _LOGP_SIGNATURE = types.int64(types.uint64, types.CPointer(types.float64),
                               types.CPointer(types.float64), types.CPointer(types.float64),
@@ -134,14 +158,14 @@ def entry_points(logp_signature: tuple, expand_signature: tuple):
         if dim != _word(user_data_, N_DIM):
             return -1
         try:
-            x = carray(x_, (dim,))
+            x, scale = _point(x_, dim, user_data_)
             out = carray(out_, (dim,))
             logp = carray(logp_, ())
             logp_value, gradient = _call_logp_graph(
                 _word(user_data_, LOGP_GRAPH), x, user_data_, _word(user_data_, LOGP_DATA),
                 logp_templates)
             logp[()] = logp_value
-            out[...] = gradient
+            out[...] = gradient * scale
             if not np.all(np.isfinite(out)):
                 return 3
             if not np.isfinite(logp_value):
@@ -154,7 +178,7 @@ def entry_points(logp_signature: tuple, expand_signature: tuple):
         if dim != _word(user_data_, N_DIM) or expanded != _word(user_data_, N_EXPANDED):
             return -1
         try:
-            x = carray(x_, (dim,))
+            x, _ = _point(x_, dim, user_data_)
             out = carray(out_, (expanded,))
             (values,) = _call_expand_graph(
                 _word(user_data_, EXPAND_GRAPH), x, user_data_, _word(user_data_, EXPAND_DATA),
@@ -186,11 +210,14 @@ class EntryCompiledModel(CompiledPyMCModel):
 
     logp_data: tuple[str, ...] = ()  # the shared-data keys each graph reads, in order
     expand_data: tuple[str, ...] = ()
+    # the sampler's coordinates y = (x - centre) / scale; x is the model's unconstrained vector
+    centre: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0))
+    scale: np.ndarray = dataclasses.field(default_factory=lambda: np.ones(0))
 
     def log_density(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        """The log density and its gradient at `x` (unconstrained, the sampler's order) through
-        the entry point, as nutpie calls it: no compile. Raises FloatingPointError where it
-        returns an error code."""
+        """The log density and its gradient at `x` in the sampler's coordinates (unconstrained,
+        the sampler's order; scaled after `scaled`) through the entry point, as nutpie calls
+        it: no compile. Raises FloatingPointError where it returns an error code."""
         x = np.ascontiguousarray(x, dtype=np.float64)
         gradient, logp = np.empty_like(x), np.zeros(())
         code = self.compiled_logp_func.ctypes(
@@ -213,18 +240,53 @@ class EntryCompiledModel(CompiledPyMCModel):
             new.flags.writeable = False
             shared_data[keys[0]] = new
         return dataclasses.replace(self, shared_data=shared_data, user_data=_user_data(
-            self.user_data[:N_EXPANDED + 1], shared_data, self.logp_data, self.expand_data))
+            self.user_data, shared_data, self.logp_data, self.expand_data, self.centre,
+            self.scale))
+
+    def scaled(self, centre: np.ndarray, scale: np.ndarray, initial_point_func=None):
+        """The same model sampled in y = (x - centre) / scale (x: the model's unconstrained
+        vector, not this model's coordinates): an affine change, so the same posterior, the log
+        density shifted by a constant. `initial_point_func(seed)` gives a start in y; by default
+        the model's own start, mapped."""
+        centre = np.array(centre, dtype=np.float64, order="C")
+        scale = np.array(scale, dtype=np.float64, order="C")
+        if centre.shape != (self.n_dim,) or scale.shape != (self.n_dim,) or not (
+                np.all(np.isfinite(centre)) and np.all(np.isfinite(scale)) and np.all(scale > 0)):
+            raise ValueError(f"centre and scale must be {self.n_dim} finite numbers, scale > 0")
+        if initial_point_func is None:
+            start, old_centre, old_scale = self.initial_point_func, self.centre, self.scale
+            initial_point_func = lambda seed: (  # noqa: E731
+                old_centre + old_scale * start(seed) - centre) / scale
+        for array in (centre, scale):
+            array.flags.writeable = False
+        return dataclasses.replace(
+            self, centre=centre, scale=scale, initial_point_func=initial_point_func,
+            user_data=_user_data(self.user_data, self.shared_data, self.logp_data,
+                                 self.expand_data, centre, scale))
 
 
-def _user_data(header: np.ndarray, shared_data: dict, logp_data, expand_data) -> np.ndarray:
-    """The entry points' user data: graph addresses and sizes (`header`, 4 words), then the
-    offsets and (pointer, shape) words of each graph's data arrays."""
+def flat_point(compiled, point: dict[str, np.ndarray]) -> np.ndarray:
+    """The sampler's vector (the model's unconstrained coordinates, in its order) of a point
+    given by variable name, as PyMC's `model.initial_point()` gives it."""
+    x = np.empty(compiled.n_dim)
+    # shape_info also lists the expanded (constrained and deterministic) values, after these
+    for name, where in zip(compiled.shape_info[0], compiled.shape_info[1], strict=False):
+        if where.stop <= compiled.n_dim:
+            x[where] = np.ravel(point[name])
+    return x
+
+
+def _user_data(header: np.ndarray, shared_data: dict, logp_data, expand_data, centre: np.ndarray,
+               scale: np.ndarray) -> np.ndarray:
+    """The entry points' user data: graph addresses and sizes (the first 4 words of
+    `header`), the offsets of each graph's data words, the coordinates' centre and scale, then
+    the (pointer, shape) words of each graph's data arrays."""
     blocks = [[w for key in keys for w in (shared_data[key].ctypes.data,
                                            *shared_data[key].shape)]
               for keys in (logp_data, expand_data)]
     offsets = [HEADER_WORDS, HEADER_WORDS + len(blocks[0])]
-    return np.array([*header[:N_EXPANDED + 1], *offsets, *blocks[0], *blocks[1]],
-                    dtype=np.uintp)
+    return np.array([*header[:N_EXPANDED + 1], *offsets, centre.ctypes.data, scale.ctypes.data,
+                     *blocks[0], *blocks[1]], dtype=np.uintp)
 
 
 def compile_model(model) -> EntryCompiledModel:
@@ -261,6 +323,7 @@ def compile_model(model) -> EntryCompiledModel:
         *(tuple((shared_data[k].dtype.str, shared_data[k].ndim) for k in keys)
           for keys in (logp_data, expand_data)))
     dims, coords = _prepare_dims_and_coords(model, shape_info, reparameterized_names)
+    centre, scale = np.zeros(n_dim), np.ones(n_dim)
     return EntryCompiledModel(
         _n_dim=n_dim,
         dims=dims,
@@ -271,7 +334,7 @@ def compile_model(model) -> EntryCompiledModel:
         initial_point_func=initial_point_fn,
         shared_data=shared_data,
         shared_var_keys=shared_var_keys,
-        user_data=_user_data(header, shared_data, logp_data, expand_data),
+        user_data=_user_data(header, shared_data, logp_data, expand_data, centre, scale),
         n_expanded=n_expanded,
         shape_info=shape_info,
         # the compiled graphs, whose code the user data points at, live as long as these
@@ -280,4 +343,6 @@ def compile_model(model) -> EntryCompiledModel:
         reparameterized_names=reparameterized_names,
         logp_data=logp_data,
         expand_data=expand_data,
+        centre=centre,
+        scale=scale,
     )

@@ -29,6 +29,7 @@ from scipy.optimize import minimize
 
 from model.evidence.priors import Priors
 from model.hazard.specification import FACTORS
+from model.inference.nutpie_entry import flat_point
 
 #: the sampled variables shifted along runner_scale^2, in the order of the model's
 #: `runner_shear` data: the intercept, the distance shape, then each factor's effect
@@ -65,9 +66,8 @@ def runner_shear(compiled, start: dict[str, np.ndarray], prior_scale: float) -> 
     `runner_shear` data at 0, from `start` (the model's initial point, unconstrained values by
     name). Zeros (no shear; the model as without it) where a conditional mode cannot be found:
     the posterior does not depend on c."""
-    names, slices = compiled.shape_info[0], compiled.shape_info[1]
-    where = {n: s for n, s in zip(names, slices, strict=False) if n in start}
-    x0 = np.concatenate([np.atleast_1d(start[n]).ravel() for n in where])
+    where = dict(zip(compiled.shape_info[0], compiled.shape_info[1], strict=False))
+    x0 = flat_point(compiled, start)
     scale_at = where[SCALE].start
     block = np.concatenate([np.arange(len(x0))[where[n]] for n in SHEARED])
     free = np.flatnonzero(np.arange(len(x0)) != scale_at)
