@@ -31,9 +31,8 @@ from model.data.records import RaceRecords  # noqa: E402
 from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
 from model.inference.diagnostics import TARGET_ACCEPT  # noqa: E402
-from model.inference.fit import adaptation_options  # noqa: E402
+from model.inference.fit import adaptation_options, as_sampled  # noqa: E402
 from model.inference.hazard_model import build_model, compile_for_nutpie  # noqa: E402
-from model.inference.shear import with_runner_shear  # noqa: E402
 from model.validation.synth import synthesize  # noqa: E402
 
 SHARED = ["beta", "log_hazard_per_km", "distance_shape", "runner_sd", "race_sd"]
@@ -42,8 +41,9 @@ SHARED = ["beta", "log_hazard_per_km", "distance_shape", "runner_sd", "race_sd"]
 def run(model, draws, tune, seed, adaptation, reference=False, target_accept=0.8,
         shear_priors=None):
     """Compile and sample: the project's model as a fit compiles it (compile_for_nutpie: no
-    fastmath, the cached entry points) and shears it (model/inference/shear.py, with the
-    model's priors `shear_priors`; None: no shear), a reference as a first attempt would
+    fastmath, the cached entry points) and prepares it as a fit samples it (fit.as_sampled: the
+    runner shear, with the model's priors `shear_priors`; None: no shear), a reference as a
+    first attempt would
     (`nutpie.compile_pymc_model` with PyTensor's default numba fastmath). compile_s includes
     the shear's search."""
     start = time.perf_counter()
@@ -53,7 +53,7 @@ def run(model, draws, tune, seed, adaptation, reference=False, target_accept=0.8
     else:
         compiled = compile_for_nutpie(model)
         if shear_priors is not None:
-            compiled, _ = with_runner_shear(compiled, model, shear_priors)
+            compiled, _ = as_sampled(compiled, model, shear_priors)
     compiled_at = time.perf_counter()
     tree = nutpie.sample(compiled, draws=draws, tune=tune, chains=2, cores=2, seed=seed,
                          progress_bar=False, save_warmup=False, target_accept=target_accept,

@@ -26,9 +26,8 @@ import model.inference.race_effects as race_effects  # noqa: E402
 from model.data.records import RaceRecords  # noqa: E402
 from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
-from model.inference.fit import choose_adaptation  # noqa: E402
+from model.inference.fit import as_sampled, choose_adaptation  # noqa: E402
 from model.inference.hazard_model import build_model, compile_for_nutpie  # noqa: E402
-from model.inference.shear import with_runner_shear  # noqa: E402
 
 
 def grid_cohort(index: int, seed: int) -> RaceRecords:
@@ -61,7 +60,7 @@ def main() -> None:
         # read by race_centring when the graph is built
         race_effects.RACE_INFORMATION_PER_CRAMP = per_cramp
         model = build_model(features, priors)
-        compiled, _ = with_runner_shear(compile_for_nutpie(model), model, priors)
+        compiled, _ = as_sampled(compile_for_nutpie(model), model, priors)
         for seed in args.seeds:
             result = counts(compiled, seed, adaptation, {})
             print(json.dumps({"per_cramp": per_cramp, "seed": seed, "adaptation": adaptation,

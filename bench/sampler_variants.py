@@ -29,9 +29,8 @@ from model.conventions import FIT_DRAWS, FIT_TUNE  # noqa: E402
 from model.evidence.priors import load_priors  # noqa: E402
 from model.hazard.features import build_features  # noqa: E402
 from model.inference.diagnostics import TARGET_ACCEPT  # noqa: E402
-from model.inference.fit import adaptation_options  # noqa: E402
+from model.inference.fit import adaptation_options, as_sampled  # noqa: E402
 from model.inference.hazard_model import build_model, compile_for_nutpie  # noqa: E402
-from model.inference.shear import with_runner_shear  # noqa: E402
 
 #: nutpie.sample keyword arguments tried at this stop (see the issue-20 notes for the figures)
 VARIANTS = {
@@ -82,8 +81,8 @@ def main() -> None:
     priors = load_priors()
     model = build_model(features, priors)
     compiled = compile_for_nutpie(model)
-    if not args.no_shear:  # as a fit samples (model/inference/shear.py)
-        compiled, _ = with_runner_shear(compiled, model, priors)
+    if not args.no_shear:  # as a fit samples (fit.as_sampled)
+        compiled, _ = as_sampled(compiled, model, priors)
     for name, options in {"base": {}, **args.variants}.items():
         for seed in args.seeds:
             result = counts(compiled, seed, args.adaptation, options)
