@@ -6,6 +6,7 @@ sampled in its own coordinates and the fit says why."""
 
 from __future__ import annotations
 
+import arviz as az
 import numpy as np
 import nutpie
 import pymc as pm
@@ -72,8 +73,6 @@ def test_the_scaled_sampler_draws_the_posterior_reproducibly(compiled):
 
     first = draws(11)
     np.testing.assert_array_equal(first, draws(11))
-    import arviz as az
-
     for k, name in enumerate(("narrow", "wide")):
         ess = float(az.ess(first[k].reshape(2, -1)))
         assert abs(first[k].mean() - mode[k]) <= MC_Z * sd[k] / np.sqrt(ess), name
